@@ -1,0 +1,57 @@
+"""Comment submission and lookup, for the site's backend."""
+
+from __future__ import annotations
+
+from flask import Response, jsonify
+from flask_openapi3 import APIBlueprint, Tag
+
+from service.api.context import get_moderation
+from service.api.schemas import CommentIn, CommentPath, ErrorResponse, ScoreRequest, ScoreResponse
+from service.api.guard import requires
+from service.config import Role
+from service.schemas import CommentRecord
+from service.store.connection import unavailable_as_503
+
+bp = APIBlueprint(
+    "comments", __name__, url_prefix="/v1", abp_tags=[Tag(name="comments")], abp_security=[{"bearer": []}]
+)
+_ERRORS = {401: ErrorResponse, 403: ErrorResponse, 503: ErrorResponse}
+
+
+@bp.post(
+    "/comments",
+    summary="Submit a comment: score it, store it, queue it when it needs a moderator",
+    description="201 for a new id. The same id and text again returns 200 and the stored record (retries are "
+    "safe). The same id with new text is an edit: version + 1, re-scored, its queue entry updated.",
+    responses={201: CommentRecord, 200: CommentRecord, 400: ErrorResponse, 409: ErrorResponse,
+               413: ErrorResponse, 415: ErrorResponse, 422: ErrorResponse, **_ERRORS},
+)
+@requires(Role.SUBMITTER)
+def submit_comment(body: CommentIn) -> tuple[Response, int]:
+    with unavailable_as_503():
+        record, created = get_moderation().submit(body.model_dump(exclude_none=True))
+    return jsonify(record.model_dump(mode="json")), 201 if created else 200
+
+
+@bp.get(
+    "/comments/<comment_id>",
+    summary="Read a comment record with its verdict and moderation state",
+    responses={200: CommentRecord, 404: ErrorResponse, 422: ErrorResponse, **_ERRORS},
+)
+@requires(Role.SUBMITTER, Role.MODERATOR)
+def get_comment(path: CommentPath) -> Response:
+    with unavailable_as_503():
+        return jsonify(get_moderation().get(path.comment_id).model_dump(mode="json"))
+
+
+@bp.post(
+    "/score",
+    summary="Score up to 100 texts without storing them (uses and fills the verdict cache)",
+    responses={200: ScoreResponse, 400: ErrorResponse, 413: ErrorResponse, 415: ErrorResponse,
+               422: ErrorResponse, **_ERRORS},
+)
+@requires(Role.SUBMITTER)
+def score(body: ScoreRequest) -> Response:
+    with unavailable_as_503():
+        verdicts = get_moderation().verdicts([item.text for item in body.comments])
+    return jsonify({"results": [v.model_dump(mode="json") for v in verdicts]})

@@ -1,0 +1,18 @@
+"""Where a request finds the process-wide moderation service."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app
+
+from service.moderation import ModerationService
+
+_EXTENSION = "moderation.service"
+
+
+def init_app(app: Flask, service: ModerationService) -> None:
+    app.extensions[_EXTENSION] = service
+
+
+def get_moderation() -> ModerationService:
+    service: ModerationService = current_app.extensions[_EXTENSION]
+    return service

@@ -1,0 +1,65 @@
+"""The one place where errors become `{"error": {"code", "message", "field"}}` responses."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, jsonify
+from pydantic import ValidationError
+from werkzeug.exceptions import HTTPException
+
+from service import errors
+
+
+def error_response(error: errors.ServiceError) -> Response:
+    response = jsonify({"error": {"code": error.code, "message": error.message, "field": error.field}})
+    response.status_code = error.status
+    response.headers.update(error.headers())
+    return response
+
+
+def validation_error_response(exc: ValidationError) -> Response:
+    """flask-openapi3 calls this for any body, query or path model that fails validation."""
+    first = exc.errors(include_url=False)[0]
+    location = ".".join(str(part) for part in first["loc"])
+    message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        message = "unknown field"
+    elif first["type"] == "missing":
+        message = "field required"
+    return error_response(errors.InvalidField(f"{location}: {message}" if location else message, field=location or None))
+
+
+_HTTP_ERRORS: dict[int, type[errors.ServiceError]] = {
+    400: errors.BadRequest,
+    404: errors.NotFound,
+    405: errors.MethodNotAllowed,
+    413: errors.PayloadTooLarge,
+    415: errors.UnsupportedMediaType,
+}
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(errors.ServiceError)
+    def _service_error(error: errors.ServiceError) -> Response:
+        return error_response(error)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException) -> Response:
+        if error.response is not None:  # already a complete response (flask-openapi3 validation)
+            return error.response  # type: ignore[return-value]
+        status = error.code or 500
+        kind = _HTTP_ERRORS.get(status)
+        if kind is None:
+            response = error_response(errors.ServiceError(error.description or "error"))
+            response.status_code = status
+            return response
+        message = {
+            404: "no such route",
+            405: "method not allowed on this route",
+            413: "request body is larger than the limit",
+        }.get(status, error.description or kind.code)
+        return error_response(kind(message))
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        app.logger.exception("unhandled error")
+        return error_response(errors.ServiceError("internal error"))

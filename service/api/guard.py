@@ -1,0 +1,98 @@
+"""Checks every request passes before its view runs: authentication, roles, and a sane JSON body."""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Flask, current_app, g, request
+
+from service import errors
+from service.config import ApiKey, Role
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_BEARER = "bearer "
+
+
+def requires(*roles: Role) -> Callable[[F], F]:
+    """Mark a view as needing one of `roles`; admin passes every role check."""
+
+    def mark(view: F) -> F:
+        view.required_roles = frozenset(roles) | {Role.ADMIN}  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+def _find_key(secret: str, keys: tuple[ApiKey, ...]) -> ApiKey | None:
+    """Compare against every key in constant time, so timing tells nothing about which came close."""
+    found = None
+    candidate = secret.encode()
+    for key in keys:
+        if hmac.compare_digest(candidate, key.secret.encode()):
+            found = key
+    return found
+
+
+def authenticate() -> None:
+    view = current_app.view_functions.get(request.endpoint or "")
+    roles: frozenset[Role] | None = getattr(view, "required_roles", None)
+    if roles is None:
+        return
+    header = request.headers.get("Authorization", "")
+    if not header.lower().startswith(_BEARER) or not header[len(_BEARER) :].strip():
+        raise errors.Unauthorized("missing bearer token in the Authorization header")
+    key = _find_key(header[len(_BEARER) :].strip(), current_app.config["SETTINGS"].api_keys)
+    if key is None:
+        raise errors.Unauthorized("unknown API key")
+    if key.role not in roles:
+        raise errors.Forbidden(f"the {key.role.value} role may not use this route")
+    g.api_key = key
+
+
+def _reject_lone_surrogates(value: object, path: str) -> None:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise errors.InvalidField("string holds a lone surrogate", field=path or None) from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _reject_lone_surrogates(key, path)
+            _reject_lone_surrogates(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _reject_lone_surrogates(item, f"{path}.{index}" if path else str(index))
+
+
+def check_json_body() -> None:
+    """Turn every way a body can be unreadable into a clear 4xx before validation sees it."""
+    if request.method not in ("POST", "PUT", "PATCH") or request.endpoint is None:
+        return
+    limit = current_app.config["SETTINGS"].max_body_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise errors.PayloadTooLarge(f"request body is larger than {limit} bytes")
+    if not request.is_json:
+        raise errors.UnsupportedMediaType("send the body as application/json")
+    raw = request.get_data(cache=True)
+    if len(raw) > limit:
+        raise errors.PayloadTooLarge(f"request body is larger than {limit} bytes")
+    try:
+        document = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise errors.InvalidJSON("request body is not valid UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise errors.InvalidJSON(f"request body is not valid JSON: {exc.msg} at position {exc.pos}") from None
+    except RecursionError:
+        raise errors.InvalidJSON("request body is nested too deeply") from None
+    if not isinstance(document, dict):
+        raise errors.InvalidField("request body must be a JSON object")
+    _reject_lone_surrogates(document, "")
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(authenticate)
+    app.before_request(check_json_body)

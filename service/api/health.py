@@ -1,0 +1,48 @@
+"""Liveness, readiness, metrics and the OpenAPI document: no key needed."""
+
+from __future__ import annotations
+
+from flask import Response, current_app, jsonify
+from flask_openapi3 import APIBlueprint, Tag
+
+from service.api.context import get_moderation
+from service.api.schemas import Health
+from service.store.connection import get_redis
+
+bp = APIBlueprint("health", __name__, abp_tags=[Tag(name="operations")])
+
+
+@bp.get("/healthz", summary="The process is alive", responses={200: Health})
+def healthz() -> Response:
+    return jsonify({"status": "ok", "checks": {}})
+
+
+@bp.get("/readyz", summary="Redis answers and the models are loaded", responses={200: Health, 503: Health})
+def readyz() -> tuple[Response, int]:
+    checks = {"models": "loaded"}
+    try:
+        get_redis().ping()
+        checks["redis"] = "ok"
+    except Exception as exc:  # any failure to reach Redis means not ready
+        checks["redis"] = f"unavailable: {exc.__class__.__name__}"
+    ready = checks["redis"] == "ok"
+    response = jsonify({"status": "ready" if ready else "unavailable", "checks": checks})
+    if not ready:
+        response.headers["Retry-After"] = "1"
+    return response, 200 if ready else 503
+
+
+@bp.get("/metrics", summary="Prometheus metrics in the text exposition format")
+def metrics() -> Response:
+    registry = current_app.extensions["moderation.metrics"]
+    try:
+        registry.set_queue(get_moderation().stats())
+    except Exception:  # queue depth is best-effort; the rest of the metrics still matter when Redis is down
+        current_app.logger.warning("queue depth unavailable for /metrics")
+    rendered: Response = registry.render()
+    return rendered
+
+
+@bp.get("/openapi.json", summary="This document")
+def openapi_document() -> Response:
+    return jsonify(current_app.api_doc)  # type: ignore[attr-defined]

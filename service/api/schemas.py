@@ -1,0 +1,131 @@
+"""Request and response bodies of API v1; the OpenAPI document is generated from these."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, Literal
+
+from flask import current_app
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from service.schemas import Author, CommentRecord, Verdict
+from service.scoring.normalize import normalize
+
+ID_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
+_METADATA_MAX_BYTES = 4096
+
+
+def _settings_limit() -> int:
+    limit: int = current_app.config["SETTINGS"].max_text_chars
+    return limit
+
+
+def check_text(text: str) -> str:
+    if len(text) > _settings_limit():
+        raise ValueError(f"text is longer than {_settings_limit()} characters")
+    if not normalize(text).text:
+        raise ValueError("text has no visible characters")
+    return text
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class CommentIn(_Body):
+    id: str = Field(pattern=ID_PATTERN, description="The site's id for the comment; the idempotency key")
+    text: str = Field(min_length=1, description="The comment as written (at most MODERATION_MAX_TEXT_CHARS)")
+    thread_id: str | None = Field(default=None, pattern=ID_PATTERN)
+    author: Author | None = None
+    parent_id: str | None = Field(default=None, pattern=ID_PATTERN)
+    created_at: str | None = Field(default=None, description="RFC 3339 timestamp", examples=["2026-04-24T10:00:00Z"])
+    metadata: dict[str, Any] | None = Field(default=None, description=f"At most {_METADATA_MAX_BYTES} bytes as JSON")
+
+    _text = field_validator("text")(check_text)
+
+    @field_validator("created_at")
+    @classmethod
+    def _rfc3339(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            raise ValueError("created_at is not an RFC 3339 timestamp") from None
+        if parsed.tzinfo is None or "T" not in value.upper():
+            raise ValueError("created_at must be an RFC 3339 timestamp with a time zone")
+        return value
+
+    @field_validator("metadata")
+    @classmethod
+    def _small(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None and len(json.dumps(value)) > _METADATA_MAX_BYTES:
+            raise ValueError(f"metadata is larger than {_METADATA_MAX_BYTES} bytes")
+        return value
+
+
+class ScoreItem(_Body):
+    text: str = Field(min_length=1)
+
+    _text = field_validator("text")(check_text)
+
+
+class ScoreRequest(_Body):
+    comments: list[ScoreItem] = Field(min_length=1, max_length=100)
+
+
+class ScoreResponse(BaseModel):
+    results: list[Verdict]
+
+
+class DecisionIn(_Body):
+    action: Literal["approve", "reject"]
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class CommentPath(BaseModel):
+    comment_id: str = Field(pattern=ID_PATTERN)
+
+
+class QueueQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["pending", "approved", "rejected"] = "pending"
+    flag: str | None = Field(default=None, description="Only items flagged with this category")
+    thread_id: str | None = Field(default=None, pattern=ID_PATTERN)
+    limit: int = Field(default=50, ge=1, le=200)
+    cursor: str | None = Field(default=None, max_length=64, description="next_cursor of the previous page")
+
+    @field_validator("flag")
+    @classmethod
+    def _known_flag(cls, value: str | None) -> str | None:
+        known = current_app.config["CATEGORIES"]
+        if value is not None and value not in known:
+            raise ValueError(f"unknown flag; one of {', '.join(sorted(known))}")
+        return value
+
+
+class QueuePageOut(BaseModel):
+    items: list[CommentRecord]
+    next_cursor: str | None
+
+
+class QueueStats(BaseModel):
+    by_status: dict[str, int]
+    pending_by_flag: dict[str, int]
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    field: str | None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail
+
+
+class Health(BaseModel):
+    status: str
+    checks: dict[str, str] = {}

@@ -1,0 +1,82 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask_openapi3 import Info, OpenAPI
+
+
+from service.api import comments, context, errors, guard, health, queue
+from service.api.schemas import ErrorResponse
+from service.config import Settings
+from service.keys import Keys
+from service.metrics import Metrics
+from service.moderation import ModerationService
+from service.scoring.engine import ScoringEngine
+from service.store import connection
+from service.store.cache import VerdictCache
+from service.store.comments import CommentStore
+
+_ENGINE_FIELDS = ("toxicity_model", "detoxify_checkpoint", "detoxify_hf_config", "conspiracy_model_path",
+                  "policy_file", "review_thresholds", "reject_thresholds")
+
+
+@functools.cache
+def _load_engine(model_settings: str) -> ScoringEngine:
+    return ScoringEngine.from_settings(Settings.model_validate_json(model_settings))
+
+
+def load_engine(settings: Settings) -> ScoringEngine:
+    """Models load once per process, however many apps the process builds."""
+    return _load_engine(settings.model_dump_json(include=set(_ENGINE_FIELDS)))
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> OpenAPI:
+    """Build the app from the environment; `test_config` overrides environment variables by name."""
+    environment = {**os.environ, **(test_config or {})}
+    settings = Settings.model_validate({k: v for k, v in environment.items() if isinstance(v, str)})
+    engine = load_engine(settings)
+
+    app = OpenAPI(
+        __name__,
+        info=Info(title="Comment moderation API", version="1"),
+        security_schemes={"bearer": {"type": "http", "scheme": "bearer"}},
+        validation_error_status=422,
+        validation_error_model=ErrorResponse,
+        validation_error_callback=errors.validation_error_response,
+        doc_ui=False,
+    )
+    app.config.update(
+        SETTINGS=settings,
+        CATEGORIES=frozenset(engine.policy.review),
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        JSON_SORT_KEYS=False,
+    )
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+
+    metrics = Metrics()
+    for scorer in (engine.toxicity, engine.conspiracy):
+        metrics.model_load.labels(model=scorer.name).set(scorer.load_seconds)
+    engine.observe = metrics.observe_scoring
+    app.extensions["moderation.metrics"] = metrics
+    metrics.init_app(app)
+
+    client = connection.connect(settings)
+    connection.init_app(app, client)
+    keys = Keys(settings.redis_key_prefix)
+    service = ModerationService(
+        engine, VerdictCache(client, keys, settings.cache_ttl_seconds), CommentStore(client, keys)
+    )
+    service.observe_cache = metrics.observe_cache
+    context.init_app(app, service)
+
+    guard.init_app(app)
+    errors.register(app)
+    for blueprint in (health.bp, comments.bp, queue.bp):
+        app.register_api(blueprint)
+
+    return app

@@ -1,0 +1,113 @@
+"""Settings: read once from the environment into one typed, frozen object."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ToxicityModelName = Literal[
+    "embedded",
+    "detoxify-original",
+    "detoxify-unbiased",
+    "detoxify-multilingual",
+    "detoxify-original-small",
+    "detoxify-unbiased-small",
+]
+
+
+class Role(StrEnum):
+    SUBMITTER = "submitter"
+    MODERATOR = "moderator"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    name: str
+    role: Role
+    secret: str
+
+    def __repr__(self) -> str:  # never print a secret by accident
+        return f"ApiKey(name={self.name!r}, role={self.role.value!r})"
+
+
+def parse_api_keys(raw: str) -> tuple[ApiKey, ...]:
+    """Parse `name:role:secret,...`; the secret may itself contain colons."""
+    keys: list[ApiKey] = []
+    for entry in filter(None, (part.strip() for part in raw.split(","))):
+        name, sep, rest = entry.partition(":")
+        role, sep2, secret = rest.partition(":")
+        if not (sep and sep2 and name and secret):
+            raise ValueError(f"API key entry for {name or '?'!r} is not name:role:secret")
+        try:
+            keys.append(ApiKey(name=name, role=Role(role), secret=secret))
+        except ValueError:
+            roles = ", ".join(r.value for r in Role)
+            raise ValueError(f"API key {name!r} has unknown role {role!r} (one of {roles})") from None
+    return tuple(keys)
+
+
+def parse_thresholds(raw: str) -> dict[str, float]:
+    """Parse `category=0.5,other=0.8` into a mapping."""
+    out: dict[str, float] = {}
+    for entry in filter(None, (part.strip() for part in raw.split(","))):
+        category, sep, value = entry.partition("=")
+        if not sep:
+            raise ValueError(f"threshold entry {entry!r} is not category=value")
+        number = float(value)
+        if not 0.0 <= number <= 1.0:
+            raise ValueError(f"threshold for {category!r} must lie in [0, 1]")
+        out[category.strip()] = number
+    return out
+
+
+def generate_dev_keys() -> tuple[ApiKey, ...]:
+    return tuple(ApiKey(name=f"dev-{role.value}", role=role, secret=secrets.token_urlsafe(24)) for role in Role)
+
+
+class Settings(BaseSettings):
+    """Everything the service reads from its environment, validated at start-up."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", case_sensitive=False)
+
+    redis_url: str = Field(default="redis://127.0.0.1:6379/0", validation_alias="REDIS_URL")
+    redis_key_prefix: str = Field(default="mod:", validation_alias="REDIS_KEY_PREFIX")
+    redis_timeout_seconds: float = Field(default=0.5, gt=0, le=10, validation_alias="REDIS_TIMEOUT_SECONDS")
+    port: int = Field(default=8000, ge=1, le=65535, validation_alias="PORT")
+
+    api_keys: Annotated[tuple[ApiKey, ...], NoDecode] = Field(
+        default=(), validation_alias="MODERATION_API_KEYS"
+    )
+
+    toxicity_model: ToxicityModelName = Field(default="embedded", validation_alias="MODERATION_TOXICITY_MODEL")
+    detoxify_checkpoint: Path | None = Field(default=None, validation_alias="DETOXIFY_CHECKPOINT")
+    detoxify_hf_config: Path | None = Field(default=None, validation_alias="DETOXIFY_HF_CONFIG")
+    conspiracy_model_path: Path | None = Field(default=None, validation_alias="MODERATION_CONSPIRACY_MODEL")
+
+    policy_file: Path | None = Field(default=None, validation_alias="MODERATION_POLICY_FILE")
+    review_thresholds: Annotated[dict[str, float], NoDecode] = Field(
+        default_factory=dict, validation_alias="MODERATION_REVIEW_THRESHOLDS"
+    )
+    reject_thresholds: Annotated[dict[str, float], NoDecode] = Field(
+        default_factory=dict, validation_alias="MODERATION_REJECT_THRESHOLDS"
+    )
+
+    cache_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=1, validation_alias="MODERATION_CACHE_TTL_SECONDS")
+    max_text_chars: int = Field(default=10_000, ge=1, le=1_000_000, validation_alias="MODERATION_MAX_TEXT_CHARS")
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024, validation_alias="MODERATION_MAX_BODY_BYTES")
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        return parse_api_keys(value) if isinstance(value, str) else value
+
+    @field_validator("review_thresholds", "reject_thresholds", mode="before")
+    @classmethod
+    def _split_thresholds(cls, value: object) -> object:
+        return parse_thresholds(value) if isinstance(value, str) else value

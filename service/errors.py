@@ -1,0 +1,80 @@
+"""Typed errors; one handler in `service.api` turns each into the JSON error body."""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    status = 500
+    code = "internal_error"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def headers(self) -> dict[str, str]:
+        return {}
+
+
+class BadRequest(ServiceError):
+    status = 400
+    code = "bad_request"
+
+
+class InvalidJSON(BadRequest):
+    code = "invalid_json"
+
+
+class InvalidField(ServiceError):
+    status = 422
+    code = "invalid_field"
+
+
+class Unauthorized(ServiceError):
+    status = 401
+    code = "unauthorized"
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": 'Bearer realm="moderation"'}
+
+
+class Forbidden(ServiceError):
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(ServiceError):
+    status = 404
+    code = "not_found"
+
+
+class MethodNotAllowed(ServiceError):
+    status = 405
+    code = "method_not_allowed"
+
+
+class Conflict(ServiceError):
+    status = 409
+    code = "conflict"
+
+
+class PayloadTooLarge(ServiceError):
+    status = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(ServiceError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+class StoreUnavailable(ServiceError):
+    status = 503
+    code = "store_unavailable"
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "1"}
+
+
+class ModelUnavailable(Exception):
+    """A configured model cannot be loaded; start-up stops with this one-line message."""

@@ -1,0 +1,35 @@
+"""Every Redis key the service uses, built here and nowhere else."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Keys:
+    prefix: str
+
+    def comment(self, comment_id: str) -> str:
+        """Hash holding one comment record and its queue bookkeeping."""
+        return f"{self.prefix}comment:{comment_id}"
+
+    def queue(self, status: str) -> str:
+        """Sorted set of comment ids in one moderation status, by rank."""
+        return f"{self.prefix}queue:{status}"
+
+    def queue_by_flag(self, status: str, flag: str) -> str:
+        return f"{self.prefix}queue:{status}:flag:{flag}"
+
+    def queue_by_thread(self, status: str, thread_id: str) -> str:
+        return f"{self.prefix}queue:{status}:thread:{thread_id}"
+
+    def sequence(self) -> str:
+        """Counter that orders queue entries of equal risk by arrival."""
+        return f"{self.prefix}seq"
+
+    def verdict(self, fingerprint: str, text_hash: str) -> str:
+        return f"{self.prefix}verdict:{fingerprint}:{text_hash}"
+
+    def audit(self) -> str:
+        """Stream of every moderator decision."""
+        return f"{self.prefix}audit"

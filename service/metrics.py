@@ -1,0 +1,65 @@
+"""Prometheus metrics of one process, served as text at /metrics."""
+
+from __future__ import annotations
+
+import time
+
+from flask import Flask, Response, g, request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "moderation_http_requests", "HTTP requests", ["route", "method", "status"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "moderation_http_request_seconds", "HTTP request latency", ["route", "method"], registry=self.registry
+        )
+        self.cache_hits = Counter("moderation_verdict_cache_hits", "Verdicts served from Redis", registry=self.registry)
+        self.cache_misses = Counter(
+            "moderation_verdict_cache_misses", "Verdicts that needed the models", registry=self.registry
+        )
+        self.scoring = Histogram(
+            "moderation_scoring_seconds", "Time of one model call on a batch", ["model"], registry=self.registry
+        )
+        self.queue_depth = Gauge(
+            "moderation_queue_depth", "Comments in the queue, by status", ["status"], registry=self.registry
+        )
+        self.pending_by_flag = Gauge(
+            "moderation_queue_pending_by_flag", "Pending comments, by flag", ["flag"], registry=self.registry
+        )
+        self.model_load = Gauge(
+            "moderation_model_load_seconds", "Time to load each model", ["model"], registry=self.registry
+        )
+
+    def observe_cache(self, hits: int, misses: int) -> None:
+        self.cache_hits.inc(hits)
+        self.cache_misses.inc(misses)
+
+    def observe_scoring(self, model: str, seconds: float) -> None:
+        self.scoring.labels(model=model).observe(seconds)
+
+    def set_queue(self, stats: dict[str, dict[str, int]]) -> None:
+        for status, count in stats["by_status"].items():
+            self.queue_depth.labels(status=status).set(count)
+        for flag, count in stats["pending_by_flag"].items():
+            self.pending_by_flag.labels(flag=flag).set(count)
+
+    def render(self) -> Response:
+        return Response(generate_latest(self.registry), mimetype=CONTENT_TYPE_LATEST)
+
+    def init_app(self, app: Flask) -> None:
+        @app.before_request
+        def _start_timer() -> None:
+            g.request_started = time.perf_counter()
+
+        @app.after_request
+        def _record(response: Response) -> Response:
+            route = request.url_rule.rule if request.url_rule else "unmatched"
+            started = g.get("request_started")
+            if started is not None:
+                self.latency.labels(route=route, method=request.method).observe(time.perf_counter() - started)
+            self.requests.labels(route=route, method=request.method, status=str(response.status_code)).inc()
+            return response

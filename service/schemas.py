@@ -1,0 +1,65 @@
+"""Wire shapes of verdicts and comment records (also what the store keeps as JSON)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from service.policy import Decision
+
+
+class EvidenceSpan(BaseModel):
+    start: int = Field(description="Offset of the first character in the submitted text")
+    end: int = Field(description="Offset after the last character")
+    text: str
+    cue: str = Field(description="The cue family that matched")
+
+
+class Verdict(BaseModel):
+    decision: Decision
+    flags: list[str] = Field(description="Categories at or above their review threshold")
+    scores: dict[str, float] = Field(description="Every category's score in [0, 1]")
+    evidence: dict[str, list[EvidenceSpan]]
+    models: dict[str, str] = Field(description="category family -> name@version of the model that scored it")
+    policy: str = Field(description="Version of the policy that decided")
+    cached: bool = Field(description="True when served from the verdict cache without running a model")
+
+
+class Author(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str | None = Field(default=None, max_length=128)
+    name: str | None = Field(default=None, max_length=200)
+
+
+class Status(StrEnum):
+    PUBLISHED = "published"
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+QUEUE_STATUSES = (Status.PENDING, Status.APPROVED, Status.REJECTED)
+
+
+class Moderation(BaseModel):
+    action: str
+    decided_by: str
+    decided_at: str
+    note: str | None = None
+
+
+class CommentRecord(BaseModel):
+    id: str
+    version: int
+    text: str
+    thread_id: str | None = None
+    author: Author | None = None
+    parent_id: str | None = None
+    metadata: dict[str, object] | None = None
+    status: Status
+    verdict: Verdict
+    moderation: Moderation | None = None
+    created_at: str
+    updated_at: str

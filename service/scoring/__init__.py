@@ -1,0 +1,1 @@
+"""Scoring: text normalisation, the models, and cue-phrase evidence."""

@@ -1,0 +1,125 @@
+"""Cue phrases of conspiracy-style claims, found as evidence spans a moderator can read.
+
+Each cue family carries a weight: how strongly one match suggests a conspiracy
+claim on its own. Distinct families combine by noisy-OR, so a comment that calls
+someone a puppet *and* says the news is staged scores higher than either alone,
+while one loose word ("puppet show") stays under the review threshold.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from service.scoring.normalize import NormalizedText
+
+
+@dataclass(frozen=True)
+class CueFamily:
+    name: str
+    weight: float
+    pattern: re.Pattern[str]
+
+
+def _family(name: str, weight: float, *phrases: str) -> CueFamily:
+    alternation = "|".join(f"(?:{phrase})" for phrase in phrases)
+    return CueFamily(name, weight, re.compile(rf"\b(?:{alternation})\b", re.IGNORECASE))
+
+
+_AGENCY = r"(?:cia|mossad|fbi|nsa|kgb|fsb|mi6|deep state|globalists?|zionists?|soros|rothschilds?)"
+
+CUE_FAMILIES: tuple[CueFamily, ...] = (
+    _family(
+        "puppet_masters",
+        0.6,
+        rf"{_AGENCY}\s*(?:/\s*{_AGENCY}\s*)*(?:'s\s+)?(?:puppets?|stooges?|assets?|pawns?)",
+        r"puppets?(?:\s+masters?)?",
+        r"pull(?:s|ing|ed)? the strings",
+        r"(?:controlled|run|owned) by (?:the )?(?:cia|mossad|globalists?|zionists?|elites?|bankers|cabal)",
+        r"(?:what|whatever) [\w\s-]{1,40}? really wants?",
+    ),
+    _family(
+        "staged_for_show",
+        0.5,
+        r"for public consumption",
+        r"(?:all |just )?(?:a |for )?show for the (?:masses|public|sheep)",
+        r"staged (?:event|attack|shooting|show)",
+        r"crisis actors?",
+        r"(?:political|media) theat(?:er|re)",
+    ),
+    _family(
+        "false_flag",
+        0.7,
+        r"false[- ]flags?",
+        r"inside jobs?",
+        r"(?:they|government|cia|mossad) (?:did|planned|orchestrated) (?:it|this|9/11)",
+    ),
+    _family(
+        "hidden_order",
+        0.5,
+        r"new world order",
+        r"deep state",
+        r"shadow government",
+        r"(?:the )?cabal",
+        r"(?:global(?:ist)?|satanic) elites?",
+        r"illuminati",
+        r"great reset",
+    ),
+    _family(
+        "plandemic",
+        0.8,
+        r"plandemic",
+        r"scamdemic",
+        r"(?:virus|covid|pandemic) (?:was|is) (?:planned|a hoax|fake)",
+        r"vaccines? (?:are|is) (?:poison|a bioweapon|for depopulation)",
+        r"depopulation (?:agenda|plan)",
+    ),
+    _family(
+        "suppressed_truth",
+        0.4,
+        r"(?:they|the media) (?:don'?t|do not) want you to know",
+        r"wake up,? (?:people|sheeple)",
+        r"sheeple",
+        r"do your own research",
+        r"cover[- ]?ups?",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    start: int
+    end: int
+    text: str
+    cue: str
+
+
+def _widen_to_words(original: str, start: int, end: int) -> tuple[int, int]:
+    """Grow [start, end) so that it never begins or ends inside a word."""
+    while start > 0 and original[start - 1].isalnum() and original[start].isalnum():
+        start -= 1
+    while end < len(original) and original[end - 1].isalnum() and original[end].isalnum():
+        end += 1
+    return start, end
+
+
+def find_cues(normalized: NormalizedText) -> list[Evidence]:
+    """Every cue match, as spans of the original text, in reading order."""
+    found: list[Evidence] = []
+    for family in CUE_FAMILIES:
+        for match in family.pattern.finditer(normalized.text):
+            if match.start() == match.end():
+                continue
+            start, end = _widen_to_words(normalized.original, *normalized.original_span(*match.span()))
+            found.append(Evidence(start, end, normalized.original[start:end], family.name))
+    found.sort(key=lambda e: (e.start, e.end))
+    return found
+
+
+def cue_score(evidence: list[Evidence]) -> float:
+    """Noisy-OR over the distinct cue families present."""
+    weights = {family.name: family.weight for family in CUE_FAMILIES}
+    miss = 1.0
+    for name in {e.cue for e in evidence}:
+        miss *= 1.0 - weights[name]
+    return 1.0 - miss

@@ -1,0 +1,73 @@
+"""The scoring engine: normalise, run every model on a batch, gather evidence, apply the policy."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+
+from service.config import Settings
+from service.policy import Policy, load_policy
+from service.schemas import EvidenceSpan, Verdict
+from service.scoring.cues import cue_score, find_cues
+from service.scoring.models import ConspiracyModelScorer, TextScorer, load_toxicity_scorer
+from service.scoring.normalize import NormalizedText
+
+ScoreObserver = Callable[[str, float], None]
+
+
+class ScoringEngine:
+    def __init__(self, toxicity: TextScorer, conspiracy: TextScorer, policy: Policy) -> None:
+        self.toxicity = toxicity
+        self.conspiracy = conspiracy
+        self.policy = policy
+        self.models = {
+            "toxicity": f"{toxicity.name}@{toxicity.version}",
+            "conspiracy": f"{conspiracy.name}+cues@{conspiracy.version}",
+        }
+        identity = "|".join([self.models["toxicity"], self.models["conspiracy"], policy.version])
+        # Part of every cache key: a new model or policy can never serve an old verdict.
+        self.fingerprint = hashlib.sha256(identity.encode()).hexdigest()[:16]
+        self.observe: ScoreObserver = lambda model, seconds: None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ScoringEngine:
+        toxicity = load_toxicity_scorer(
+            settings.toxicity_model, settings.detoxify_checkpoint, settings.detoxify_hf_config
+        )
+        conspiracy = (
+            ConspiracyModelScorer(settings.conspiracy_model_path)
+            if settings.conspiracy_model_path
+            else ConspiracyModelScorer()
+        )
+        return cls(toxicity, conspiracy, load_policy(settings))
+
+    def _timed(self, scorer: TextScorer, texts: list[str]) -> list[dict[str, float]]:
+        started = time.perf_counter()
+        result = scorer.score(texts)
+        self.observe(scorer.name, time.perf_counter() - started)
+        return result
+
+    def score(self, texts: list[NormalizedText]) -> list[Verdict]:
+        """One model call per model for the whole batch."""
+        plain = [t.text for t in texts]
+        toxicity = self._timed(self.toxicity, plain)
+        conspiracy = self._timed(self.conspiracy, plain)
+        verdicts = []
+        for text, tox, con in zip(texts, toxicity, conspiracy, strict=True):
+            evidence = find_cues(text)
+            scores = {**tox, "conspiracy": max(con["conspiracy"], cue_score(evidence))}
+            scores = {k: round(v, 4) for k, v in scores.items()}
+            decision, flags = self.policy.decide(scores)
+            verdicts.append(
+                Verdict(
+                    decision=decision,
+                    flags=flags,
+                    scores=scores,
+                    evidence={"conspiracy": [EvidenceSpan.model_validate(e, from_attributes=True) for e in evidence]},
+                    models=self.models,
+                    policy=self.policy.version,
+                    cached=False,
+                )
+            )
+        return verdicts

