@@ -1,0 +1,146 @@
+"""The `moderation` command: serve, score, fetch-models, train."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from types import FrameType
+
+from pydantic import ValidationError
+
+
+def _settings():  # type: ignore[no-untyped-def]
+    from service.config import Settings
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        sys.exit(f"moderation: configuration error in {first['loc'][0]}: {first['msg']}")
+
+
+def serve(data_dir: Path) -> int:
+    """Start Redis unless REDIS_URL is set, make development keys if none are set, run gunicorn in front."""
+    from service.config import generate_dev_keys
+    from service.redis_server import LocalRedis
+
+    settings = _settings()
+    environment = dict(os.environ)
+    local_redis = None
+    if "REDIS_URL" not in os.environ:
+        local_redis = LocalRedis(data_dir / "redis").start()
+        environment["REDIS_URL"] = local_redis.url
+        print(f"moderation: started redis-server at {local_redis.url} (append-only file in {data_dir / 'redis'})")
+    if not settings.api_keys:
+        keys = generate_dev_keys()
+        environment["MODERATION_API_KEYS"] = ",".join(f"{k.name}:{k.role.value}:{k.secret}" for k in keys)
+        print("moderation: no MODERATION_API_KEYS set; development keys for this run:")
+        for key in keys:
+            print(f"  {key.role.value:<10} Authorization: Bearer {key.secret}")
+    host = environment.get("HOST", "127.0.0.1")
+    print(f"moderation: serving on http://{host}:{settings.port}  (Ctrl-C stops)", flush=True)
+    command = [sys.executable, "-m", "gunicorn", "-c", "python:service.gunicorn_conf", "service.wsgi:app"]
+    server = subprocess.Popen(command, env=environment)
+
+    def forward(signum: int, frame: FrameType | None) -> None:
+        if server.poll() is None:
+            server.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    try:
+        return server.wait()
+    finally:
+        if local_redis is not None:
+            local_redis.stop()
+            print("moderation: redis-server stopped")
+
+
+def score(text: str) -> int:
+    from service.scoring.engine import ScoringEngine
+    from service.scoring.normalize import normalize
+
+    engine = ScoringEngine.from_settings(_settings())
+    verdict = engine.score([normalize(text)])[0]
+    print(json.dumps(verdict.model_dump(mode="json"), indent=2))
+    return 0
+
+
+def fetch_models(model: str | None) -> int:
+    """The one command that may use the network: fill the torch hub and Hugging Face caches."""
+    os.environ["HF_HUB_OFFLINE"] = "0"
+    os.environ["TRANSFORMERS_OFFLINE"] = "0"
+    name = model or os.environ.get("MODERATION_TOXICITY_MODEL", "embedded")
+    if name == "embedded":
+        print("moderation: the embedded models ship inside the installed packages; nothing to fetch")
+        return 0
+    if not name.startswith("detoxify-"):
+        print(f"moderation: unknown model {name!r}", file=sys.stderr)
+        return 2
+    variant = name.removeprefix("detoxify-")
+    try:
+        from detoxify import Detoxify
+
+        Detoxify(model_type=variant, device="cpu").predict(["fetch check"])
+    except Exception as exc:  # offline or unreachable: one clear line, no traceback
+        reason = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+        print(
+            f"moderation: could not fetch {name}: {reason[:200]}. fetch-models needs network access to "
+            "github.com (weights) and huggingface.co (config and tokenizer).",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"moderation: {name} is in the local cache; start the service with MODERATION_TOXICITY_MODEL={name}")
+    return 0
+
+
+def train(task: str, dataset: Path | None) -> int:
+    from service.training import DEFAULT_DATASET, train_conspiracy
+
+    if task != "conspiracy":
+        print(f"moderation: no trainer for {task!r}", file=sys.stderr)
+        return 2
+    report = train_conspiracy(dataset or DEFAULT_DATASET)
+    print(
+        f"moderation: wrote {report.artifact}: held-out {report.test_rows} rows "
+        f"(trained on {report.train_rows}) ROC-AUC {report.roc_auc:.4f}, macro-F1 at 0.5 {report.macro_f1:.4f}"
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="moderation", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve_cmd = commands.add_parser("serve", help="serve the API with gunicorn (and a local Redis if needed)")
+    serve_cmd.add_argument("--data-dir", type=Path, default=Path("var"))
+    score_cmd = commands.add_parser("score", help="print the verdict for TEXT as JSON (no Redis needed)")
+    score_cmd.add_argument("text")
+    fetch_cmd = commands.add_parser("fetch-models", help="download the configured Detoxify model into the cache")
+    fetch_cmd.add_argument("--model", help="e.g. detoxify-unbiased (default: MODERATION_TOXICITY_MODEL)")
+    train_cmd = commands.add_parser("train", help="train a shipped model from ../shared/datasets")
+    train_cmd.add_argument("task", choices=["conspiracy"])
+    train_cmd.add_argument("--dataset", type=Path)
+    args = parser.parse_args(argv)
+
+    from service.errors import ModelUnavailable
+
+    try:
+        if args.command == "serve":
+            return serve(args.data_dir)
+        if args.command == "score":
+            return score(args.text)
+        if args.command == "fetch-models":
+            return fetch_models(args.model)
+        return train(args.task, args.dataset)
+    except ModelUnavailable as exc:
+        print(f"moderation: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

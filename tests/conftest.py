@@ -1,0 +1,133 @@
+"""Shared fixtures: a real redis-server the suite starts itself, the Flask app, and gunicorn for end-to-end tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis
+from flask import Flask
+from flask.testing import FlaskClient
+
+from service import create_app
+from service.redis_server import LocalRedis, free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("MODERATION_SHARED_DIR", ROOT.parent / "shared"))
+
+SECRETS = {"submitter": "submitter-secret", "moderator": "moderator-secret", "admin": "admin-secret"}
+API_KEYS = "site:submitter:submitter-secret,mod-ann:moderator:moderator-secret,root:admin:admin-secret"
+KEY_PREFIX = "test:"
+
+
+def auth(role: str) -> dict[str, str]:
+    """The Authorization header of the test key with `role`."""
+    return {"Authorization": f"Bearer {SECRETS[role]}"}
+
+
+@pytest.fixture(scope="session")
+def seed() -> dict[str, Any]:
+    """The acceptance fixture: comments from the seed article with the outcome a moderator expects."""
+    with (SHARED / "seed" / "comments.json").open(encoding="utf-8") as handle:
+        document: dict[str, Any] = json.load(handle)
+    return document
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRedis]:
+    server = LocalRedis(tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_client(redis_server: LocalRedis) -> Iterator[redis.Redis]:
+    """A client on a freshly emptied database."""
+    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    client.flushdb()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def env(redis_server: LocalRedis) -> dict[str, str]:
+    """Environment for the service under test; tests may change it before building an app."""
+    return {"REDIS_URL": redis_server.url, "MODERATION_API_KEYS": API_KEYS, "REDIS_KEY_PREFIX": KEY_PREFIX}
+
+
+@pytest.fixture
+def app(env: dict[str, str], redis_client: redis.Redis) -> Flask:
+    return create_app(env)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@dataclass
+class Gunicorn:
+    """The service as `moderation serve` and the Docker image run it: gunicorn with service.gunicorn_conf."""
+
+    env: Mapping[str, str]
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 120.0) -> Gunicorn:
+        environment = {**os.environ, **self.env, "PORT": str(self.port), "HF_HUB_OFFLINE": "1"}
+        command = [sys.executable, "-m", "gunicorn", "-c", "python:service.gunicorn_conf", "service.wsgi:app"]
+        self.process = subprocess.Popen(
+            command, env=environment, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited: {self.process.stderr.read().decode()[-3000:]}")  # type: ignore[union-attr]
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("gunicorn did not answer /healthz in time")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def client(self, role: str | None = None) -> httpx.Client:
+        return httpx.Client(base_url=self.url, headers=auth(role) if role else {}, timeout=30)
+
+
+@pytest.fixture(scope="module")
+def gunicorn(redis_server: LocalRedis) -> Iterator[Gunicorn]:
+    """One gunicorn per test module, on the session's redis-server under its own key prefix."""
+    server = Gunicorn(
+        {
+            "REDIS_URL": redis_server.url.removesuffix("/0") + "/1",
+            "MODERATION_API_KEYS": API_KEYS,
+            "REDIS_KEY_PREFIX": "e2e:",
+        }
+    ).start()
+    yield server
+    server.stop()
