@@ -7,8 +7,8 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from flask_openapi3 import Info, OpenAPI
-
+from flask_openapi3.models.info import Info
+from flask_openapi3.openapi import OpenAPI
 
 from service.api import comments, context, errors, guard, health, queue
 from service.api.schemas import ErrorResponse

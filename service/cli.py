@@ -13,9 +13,10 @@ from types import FrameType
 
 from pydantic import ValidationError
 
+from service.config import Settings
 
-def _settings():  # type: ignore[no-untyped-def]
-    from service.config import Settings
+
+def _settings() -> Settings:
 
     try:
         return Settings()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from flask import Response, jsonify
-from flask_openapi3 import APIBlueprint, Tag
+from flask_openapi3.blueprint import APIBlueprint
+from flask_openapi3.models.tag import Tag
 
 from service.api.context import get_moderation
-from service.api.schemas import CommentIn, CommentPath, ErrorResponse, ScoreRequest, ScoreResponse
 from service.api.guard import requires
+from service.api.schemas import CommentIn, CommentPath, ScoreRequest, ScoreResponse, responses
 from service.config import Role
 from service.schemas import CommentRecord
 from service.store.connection import unavailable_as_503
@@ -15,7 +16,6 @@ from service.store.connection import unavailable_as_503
 bp = APIBlueprint(
     "comments", __name__, url_prefix="/v1", abp_tags=[Tag(name="comments")], abp_security=[{"bearer": []}]
 )
-_ERRORS = {401: ErrorResponse, 403: ErrorResponse, 503: ErrorResponse}
 
 
 @bp.post(
@@ -23,8 +23,7 @@ _ERRORS = {401: ErrorResponse, 403: ErrorResponse, 503: ErrorResponse}
     summary="Submit a comment: score it, store it, queue it when it needs a moderator",
     description="201 for a new id. The same id and text again returns 200 and the stored record (retries are "
     "safe). The same id with new text is an edit: version + 1, re-scored, its queue entry updated.",
-    responses={201: CommentRecord, 200: CommentRecord, 400: ErrorResponse, 409: ErrorResponse,
-               413: ErrorResponse, 415: ErrorResponse, 422: ErrorResponse, **_ERRORS},
+    responses=responses({201: CommentRecord, 200: CommentRecord}, 400, 401, 403, 409, 413, 415, 422, 503),
 )
 @requires(Role.SUBMITTER)
 def submit_comment(body: CommentIn) -> tuple[Response, int]:
@@ -36,7 +35,7 @@ def submit_comment(body: CommentIn) -> tuple[Response, int]:
 @bp.get(
     "/comments/<comment_id>",
     summary="Read a comment record with its verdict and moderation state",
-    responses={200: CommentRecord, 404: ErrorResponse, 422: ErrorResponse, **_ERRORS},
+    responses=responses({200: CommentRecord}, 401, 403, 404, 422, 503),
 )
 @requires(Role.SUBMITTER, Role.MODERATOR)
 def get_comment(path: CommentPath) -> Response:
@@ -47,8 +46,7 @@ def get_comment(path: CommentPath) -> Response:
 @bp.post(
     "/score",
     summary="Score up to 100 texts without storing them (uses and fills the verdict cache)",
-    responses={200: ScoreResponse, 400: ErrorResponse, 413: ErrorResponse, 415: ErrorResponse,
-               422: ErrorResponse, **_ERRORS},
+    responses=responses({200: ScoreResponse}, 400, 401, 403, 413, 415, 422, 503),
 )
 @requires(Role.SUBMITTER)
 def score(body: ScoreRequest) -> Response:

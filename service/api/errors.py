@@ -25,7 +25,8 @@ def validation_error_response(exc: ValidationError) -> Response:
         message = "unknown field"
     elif first["type"] == "missing":
         message = "field required"
-    return error_response(errors.InvalidField(f"{location}: {message}" if location else message, field=location or None))
+    described = f"{location}: {message}" if location else message
+    return error_response(errors.InvalidField(described, field=location or None))
 
 
 _HTTP_ERRORS: dict[int, type[errors.ServiceError]] = {

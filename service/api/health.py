@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from flask import Response, current_app, jsonify
-from flask_openapi3 import APIBlueprint, Tag
+from flask_openapi3.blueprint import APIBlueprint
+from flask_openapi3.models.tag import Tag
 
 from service.api.context import get_moderation
 from service.api.schemas import Health

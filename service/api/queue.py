@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from flask import Response, g, jsonify
-from flask_openapi3 import APIBlueprint, Tag
+from flask_openapi3.blueprint import APIBlueprint
+from flask_openapi3.models.tag import Tag
 
 from service.api.context import get_moderation
-from service.api.schemas import CommentPath, DecisionIn, ErrorResponse, QueuePageOut, QueueQuery, QueueStats
 from service.api.guard import requires
+from service.api.schemas import CommentPath, DecisionIn, QueuePageOut, QueueQuery, QueueStats, responses
 from service.config import Role
 from service.schemas import CommentRecord, Status
 from service.store.connection import unavailable_as_503
@@ -15,13 +16,12 @@ from service.store.connection import unavailable_as_503
 bp = APIBlueprint(
     "queue", __name__, url_prefix="/v1/queue", abp_tags=[Tag(name="queue")], abp_security=[{"bearer": []}]
 )
-_ERRORS = {401: ErrorResponse, 403: ErrorResponse, 422: ErrorResponse, 503: ErrorResponse}
 
 
 @bp.get(
     "",
     summary="List queued comments, riskiest first, then oldest first",
-    responses={200: QueuePageOut, 400: ErrorResponse, **_ERRORS},
+    responses=responses({200: QueuePageOut}, 400, 401, 403, 422, 503),
 )
 @requires(Role.MODERATOR)
 def list_queue(query: QueueQuery) -> Response:
@@ -30,7 +30,11 @@ def list_queue(query: QueueQuery) -> Response:
     return jsonify({"items": [r.model_dump(mode="json") for r in page.items], "next_cursor": page.next_cursor})
 
 
-@bp.get("/stats", summary="Queue counts by status and pending counts by flag", responses={200: QueueStats, **_ERRORS})
+@bp.get(
+    "/stats",
+    summary="Queue counts by status and pending counts by flag",
+    responses=responses({200: QueueStats}, 401, 403, 503),
+)
 @requires(Role.MODERATOR)
 def queue_stats() -> Response:
     with unavailable_as_503():
@@ -40,8 +44,7 @@ def queue_stats() -> Response:
 @bp.post(
     "/<comment_id>/decision",
     summary="Approve or reject a pending comment; exactly one of two racing moderators wins",
-    responses={200: CommentRecord, 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse,
-               413: ErrorResponse, 415: ErrorResponse, **_ERRORS},
+    responses=responses({200: CommentRecord}, 400, 401, 403, 404, 409, 413, 415, 422, 503),
 )
 @requires(Role.MODERATOR)
 def decide(path: CommentPath, body: DecisionIn) -> Response:

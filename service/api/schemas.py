@@ -126,6 +126,16 @@ class ErrorResponse(BaseModel):
     error: ErrorDetail
 
 
+Responses = dict[str | int, type[BaseModel] | dict[Any, Any] | None]
+
+
+def responses(ok: dict[int, type[BaseModel]], *error_statuses: int) -> Responses:
+    """The OpenAPI responses of a route: its success bodies and the error statuses it can return."""
+    documented: Responses = {status: model for status, model in ok.items()}
+    documented.update({status: ErrorResponse for status in error_statuses})
+    return documented
+
+
 class Health(BaseModel):
     status: str
     checks: dict[str, str] = {}

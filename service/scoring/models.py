@@ -137,7 +137,8 @@ def _detoxify_cached_checkpoint(variant: str) -> Path:
     import torch.hub
     from detoxify.detoxify import MODEL_URLS
 
-    return Path(torch.hub.get_dir()) / "checkpoints" / MODEL_URLS[variant].rsplit("/", 1)[-1]
+    file_name: str = MODEL_URLS[variant].rsplit("/", 1)[-1]
+    return Path(torch.hub.get_dir()) / "checkpoints" / file_name
 
 
 class DetoxifyScorer:

@@ -21,7 +21,7 @@ class VerdictCache:
         raw = self._redis.mget([self._keys.verdict(fingerprint, h) for h in text_hashes])
         return [
             Verdict.model_validate_json(value).model_copy(update={"cached": True}) if value else None
-            for value in raw  # type: ignore[union-attr]
+            for value in raw
         ]
 
     def put_many(self, fingerprint: str, entries: dict[str, Verdict]) -> None:

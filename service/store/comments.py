@@ -90,7 +90,7 @@ class CommentStore:
         return keys
 
     def next_rank(self, risk: float) -> float:
-        sequence = int(self._redis.incr(self._keys.sequence()))  # type: ignore[arg-type]
+        sequence = int(self._redis.incr(self._keys.sequence()))
         risk_steps = max(0, min(_RISK_STEPS, round(risk * 1000)))
         return float((_RISK_STEPS - risk_steps) * 2**_SEQ_BITS + sequence)
 
@@ -100,7 +100,7 @@ class CommentStore:
         rank = self.next_rank(risk) if record.status is Status.PENDING else None
         with self._redis.pipeline(transaction=True) as pipe:
             try:
-                pipe.watch(key)
+                pipe.watch(key)  # type: ignore[no-untyped-call]
                 previous = self._parse(pipe.hmget(key, ["json", "text_sha256", "rank"]))  # type: ignore[arg-type]
                 current_version = previous.record.version if previous else 0
                 if current_version != expected_version:
@@ -109,8 +109,7 @@ class CommentStore:
                 if previous is not None:
                     for index in self._index_keys(previous.record):
                         pipe.zrem(index, record.id)
-                mapping = {"json": record.model_dump_json(), "text_sha256": text_sha256}
-                pipe.hset(key, mapping=mapping)
+                pipe.hset(key, mapping={"json": record.model_dump_json(), "text_sha256": text_sha256})
                 if rank is None:
                     pipe.hdel(key, "rank")
                 else:
@@ -126,7 +125,7 @@ class CommentStore:
         key = self._keys.comment(decided.id)
         with self._redis.pipeline(transaction=True) as pipe:
             try:
-                pipe.watch(key)
+                pipe.watch(key)  # type: ignore[no-untyped-call]
                 current = self._parse(pipe.hmget(key, ["json", "text_sha256", "rank"]))  # type: ignore[arg-type]
                 if current is None:
                     raise KeyError(decided.id)
@@ -203,8 +202,10 @@ class CommentStore:
         return {"by_status": by_status, "pending_by_flag": by_flag}
 
     def audit_trail(self, count: int = 100) -> list[dict[str, str]]:
-        entries = self._redis.xrevrange(self._keys.audit(), count=count)
-        return [{"id": entry_id, **fields} for entry_id, fields in entries]  # type: ignore[union-attr]
+        entries: list[tuple[str, dict[str, str]]] = self._redis.xrevrange(  # type: ignore[assignment]
+            self._keys.audit(), count=count
+        )
+        return [{"id": entry_id, **fields} for entry_id, fields in entries]
 
 
 def audit_entry(previous: CommentRecord, decided: CommentRecord) -> dict[str, str]:
