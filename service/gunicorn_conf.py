@@ -19,3 +19,5 @@ loglevel = os.environ.get("LOG_LEVEL", "info")
 access_log_format = (
     '{"remote": "%(h)s", "method": "%(m)s", "path": "%(U)s", "status": %(s)s, "bytes": %(B)s, "ms": %(M)s}'
 )
+# One machine may run several instances (replicas, tests): a shared control socket path would collide.
+control_socket_disable = True
