@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 import os
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,14 +25,17 @@ _ENGINE_FIELDS = ("toxicity_model", "detoxify_checkpoint", "detoxify_hf_config",
                   "policy_file", "review_thresholds", "reject_thresholds")
 
 
-@functools.cache
-def _load_engine(model_settings: str) -> ScoringEngine:
-    return ScoringEngine.from_settings(Settings.model_validate_json(model_settings))
+_engines: dict[str, ScoringEngine] = {}
+_engines_lock = threading.Lock()
 
 
 def load_engine(settings: Settings) -> ScoringEngine:
     """Models load once per process, however many apps the process builds."""
-    return _load_engine(settings.model_dump_json(include=set(_ENGINE_FIELDS)))
+    key = settings.model_dump_json(include=set(_ENGINE_FIELDS))
+    with _engines_lock:
+        if key not in _engines:
+            _engines[key] = ScoringEngine.from_settings(settings)
+        return _engines[key]
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> OpenAPI:

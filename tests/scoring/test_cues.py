@@ -1,0 +1,178 @@
+"""Cue-phrase evidence: what is found, where it is reported, and how families combine."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+
+from service.scoring.cues import CUE_FAMILIES, Evidence, cue_score, find_cues
+from service.scoring.normalize import normalize
+
+FAMILIES = {family.name: family for family in CUE_FAMILIES}
+
+
+def _seed_text(seed: dict[str, Any], comment_id: str) -> str:
+    return next(c["text"] for c in seed["comments"] if c["id"] == comment_id)
+
+
+def _assert_well_formed(original: str, evidence: list[Evidence]) -> None:
+    """Each span is the original text at its offsets, cuts no word, and its family's pattern matches it."""
+    for item in evidence:
+        assert 0 <= item.start < item.end <= len(original)
+        assert item.text == original[item.start : item.end]
+        if item.start > 0:
+            assert not original[item.start - 1].isalnum(), item
+        if item.end < len(original):
+            assert not original[item.end].isalnum(), item
+        assert item.cue in FAMILIES
+        assert FAMILIES[item.cue].pattern.search(normalize(item.text).text), item
+    assert evidence == sorted(evidence, key=lambda e: (e.start, e.end))
+
+
+def test_seed_conspiracy_comment_yields_its_evidence(seed: dict[str, Any]) -> None:
+    original = _seed_text(seed, "seed-c1")
+    evidence = find_cues(normalize(original))
+    _assert_well_formed(original, evidence)
+
+    consumption = [e for e in evidence if "for public consumption" in e.text]
+    assert consumption, evidence
+    assert {e.cue for e in consumption} == {"staged_for_show"}
+    index = original.index("for public consumption")
+    assert any(e.start <= index and e.end >= index + len("for public consumption") for e in consumption)
+
+    puppet = [e for e in evidence if "puppet" in e.text]
+    assert puppet, evidence
+    assert {e.cue for e in puppet} == {"puppet_masters"}
+    index = original.index("puppet")
+    assert any(e.start <= index and e.end >= index + len("puppet") for e in puppet)
+
+
+def test_seed_conspiracy_comment_spans_do_not_cut_words(seed: dict[str, Any]) -> None:
+    original = _seed_text(seed, "seed-c1")
+    for item in find_cues(normalize(original)):
+        if item.start > 0:
+            assert not original[item.start - 1].isalnum()
+        if item.end < len(original):
+            assert not original[item.end].isalnum()
+
+
+def test_seed_conspiracy_comment_scores_two_families(seed: dict[str, Any]) -> None:
+    evidence = find_cues(normalize(_seed_text(seed, "seed-c1")))
+    assert {"puppet_masters", "staged_for_show"} <= {e.cue for e in evidence}
+    assert cue_score(evidence) > max(FAMILIES["puppet_masters"].weight, FAMILIES["staged_for_show"].weight)
+
+
+@pytest.mark.parametrize(
+    ("original", "cue_text", "family"),
+    [
+        ("they   said  it is    for public consumption.", "for public consumption", "staged_for_show"),
+        ("\u200b\u200bthey\u200b said\u200b it is for public consumption", "for public consumption", "staged_for_show"),
+        ("ｔｈｅｙ ｓａｉｄ it is for public consumption", "for public consumption", "staged_for_show"),
+        ("ｔｈｅｙ\u200b   ｓａｉｄ \t that man is a puppet!", "puppet", "puppet_masters"),
+        ("\ufb01ne \ufb01ne \u00a0\u00a0 a false flag", "false flag", "false_flag"),
+        ("cafe\u0301 cafe\u0301 \x07\x07 the plandemic again", "plandemic", "plandemic"),
+        ("sure ｐｕｐｐｅｔ of them", "ｐｕｐｐｅｔ", "puppet_masters"),
+        ("it is for   public\u200b consumption", "for   public\u200b consumption", "staged_for_show"),
+        ("ＷＡＫＥ ＵＰ, sheeple", "ＷＡＫＥ ＵＰ, sheeple", "suppressed_truth"),
+    ],
+)
+def test_offsets_point_into_the_original_text(original: str, cue_text: str, family: str) -> None:
+    evidence = find_cues(normalize(original))
+    _assert_well_formed(original, evidence)
+    matching = [e for e in evidence if e.cue == family]
+    assert len(matching) == 1, evidence
+    (item,) = matching
+    assert item.start == original.index(cue_text)
+    assert item.end == item.start + len(cue_text)
+    assert item.text == cue_text
+
+
+def test_fullwidth_cue_reported_in_its_original_form() -> None:
+    original = "he is a ｍｏｓｓａｄ ｐｕｐｐｅｔ."
+    (item,) = find_cues(normalize(original))
+    assert item.text == "ｍｏｓｓａｄ ｐｕｐｐｅｔ"
+    assert item.cue == "puppet_masters"
+    assert original[item.start : item.end] == item.text
+
+
+def test_span_never_ends_inside_a_word_with_a_combining_mark() -> None:
+    # "puppet́s" is one word: the evidence may not stop before its final "s".
+    original = "they are all puppet\u0301s here"
+    evidence = find_cues(normalize(original))
+    _assert_well_formed(original, evidence)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the puppeteer bowed",  # cue inside a longer word
+        "a showcase for the public",
+        "stringent rules",
+        "",
+        "   \u200b  ",
+    ],
+)
+def test_no_cue_inside_longer_words_or_empty_text(text: str) -> None:
+    evidence = find_cues(normalize(text))
+    assert evidence == []
+    assert cue_score(evidence) == 0.0
+
+
+def test_neutral_article_paragraphs_give_no_cues(seed: dict[str, Any]) -> None:
+    articles = [c for c in seed["comments"] if c["id"].startswith("seed-article-")]
+    assert len(articles) >= 10
+    for comment in articles:
+        evidence = find_cues(normalize(comment["text"]))
+        assert evidence == [], (comment["id"], evidence)
+        assert cue_score(evidence) == 0.0
+
+
+def test_cue_score_is_zero_without_cues() -> None:
+    assert cue_score([]) == 0.0
+
+
+def test_cue_score_of_one_family_is_its_weight() -> None:
+    for family in CUE_FAMILIES:
+        score = cue_score([Evidence(0, 6, "puppet", family.name)])
+        assert math.isclose(score, family.weight)
+        assert 0.0 < score < 1.0
+
+
+def test_cue_score_counts_each_family_once() -> None:
+    one = [Evidence(0, 6, "puppet", "puppet_masters")]
+    repeated = [*one, Evidence(10, 16, "puppet", "puppet_masters"), Evidence(20, 27, "puppets", "puppet_masters")]
+    assert cue_score(repeated) == cue_score(one)
+
+
+def test_cue_score_two_families_beat_either_alone() -> None:
+    puppet = find_cues(normalize("he is a puppet"))
+    show = find_cues(normalize("it is for public consumption"))
+    assert {e.cue for e in puppet} == {"puppet_masters"}
+    assert {e.cue for e in show} == {"staged_for_show"}
+    both = find_cues(normalize("he is a puppet and it is for public consumption"))
+    assert {e.cue for e in both} == {"puppet_masters", "staged_for_show"}
+    assert cue_score(both) > cue_score(puppet) > 0.0
+    assert cue_score(both) > cue_score(show) > 0.0
+    expected = 1 - (1 - FAMILIES["puppet_masters"].weight) * (1 - FAMILIES["staged_for_show"].weight)
+    assert math.isclose(cue_score(both), expected)
+
+
+def test_cue_score_grows_with_every_family_and_stays_below_one() -> None:
+    names = [family.name for family in CUE_FAMILIES]
+    previous = 0.0
+    for count in range(1, len(names) + 1):
+        score = cue_score([Evidence(0, 1, "x", name) for name in names[:count]])
+        assert previous < score < 1.0
+        previous = score
+
+
+def test_one_loose_word_stays_under_the_default_review_threshold() -> None:
+    from service.config import Settings
+    from service.policy import load_policy
+
+    policy = load_policy(Settings.model_validate({}))
+    evidence = find_cues(normalize("what a puppet show"))
+    assert evidence
+    assert cue_score(evidence) < policy.review["conspiracy"]

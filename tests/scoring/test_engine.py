@@ -1,0 +1,132 @@
+"""The real scoring engine on the seed thread: one batch, the decisions a moderator expects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from service.app import load_engine
+from service.config import Settings
+from service.policy import Decision, Policy
+from service.schemas import Verdict
+from service.scoring.cues import cue_score, find_cues
+from service.scoring.engine import ScoringEngine
+from service.scoring.normalize import normalize
+
+
+@pytest.fixture(scope="module")
+def engine() -> ScoringEngine:
+    return load_engine(Settings.model_validate({}))
+
+
+@pytest.fixture(scope="module")
+def seed_verdicts(engine: ScoringEngine, seed: dict[str, Any]) -> dict[str, tuple[dict[str, Any], Verdict]]:
+    comments = seed["comments"]
+    verdicts = engine.score([normalize(c["text"]) for c in comments])  # one call for the whole thread
+    assert len(verdicts) == len(comments)
+    return {c["id"]: (c, v) for c, v in zip(comments, verdicts, strict=True)}
+
+
+def test_every_seed_comment_gets_its_expected_decision(seed_verdicts: dict[str, tuple[dict[str, Any], Verdict]]) -> None:
+    wrong = {
+        comment_id: (comment["expect"], verdict.decision.value, verdict.flags, verdict.scores)
+        for comment_id, (comment, verdict) in seed_verdicts.items()
+        if verdict.decision.value not in comment["expect"]["decision"]
+    }
+    assert not wrong
+
+
+def test_every_seed_comment_gets_its_expected_flags(seed_verdicts: dict[str, tuple[dict[str, Any], Verdict]]) -> None:
+    for comment_id, (comment, verdict) in seed_verdicts.items():
+        assert set(comment["expect"]["flagged"]) <= set(verdict.flags), (comment_id, verdict.scores)
+        if verdict.decision is Decision.ALLOW:
+            assert verdict.flags == [], comment_id
+
+
+def test_seed_expectations_cover_every_outcome(seed_verdicts: dict[str, tuple[dict[str, Any], Verdict]]) -> None:
+    decisions = {verdict.decision for _, verdict in seed_verdicts.values()}
+    assert Decision.ALLOW in decisions
+    assert decisions & {Decision.REVIEW, Decision.REJECT}
+
+
+def test_scores_are_probabilities_with_required_categories(
+    engine: ScoringEngine, seed_verdicts: dict[str, tuple[dict[str, Any], Verdict]]
+) -> None:
+    for comment_id, (_, verdict) in seed_verdicts.items():
+        assert {"toxicity", "conspiracy"} <= set(verdict.scores), comment_id
+        for category, score in verdict.scores.items():
+            assert 0.0 <= score <= 1.0, (comment_id, category, score)
+            assert round(score, 4) == score
+        assert set(verdict.models) >= {"toxicity", "conspiracy"}
+        assert all(verdict.models.values())
+        assert verdict.models == engine.models
+        assert verdict.policy == engine.policy.version
+        assert verdict.cached is False
+
+
+def test_decisions_and_flags_follow_the_policy(
+    engine: ScoringEngine, seed_verdicts: dict[str, tuple[dict[str, Any], Verdict]]
+) -> None:
+    for comment_id, (_, verdict) in seed_verdicts.items():
+        assert engine.policy.decide(verdict.scores) == (verdict.decision, verdict.flags), comment_id
+        for flag in verdict.flags:
+            assert verdict.scores[flag] >= engine.policy.review[flag]
+
+
+def test_conspiracy_score_is_at_least_the_cue_score(seed_verdicts: dict[str, tuple[dict[str, Any], Verdict]]) -> None:
+    for comment_id, (comment, verdict) in seed_verdicts.items():
+        evidence = find_cues(normalize(comment["text"]))
+        assert verdict.scores["conspiracy"] >= round(cue_score(evidence), 4) - 1e-9, comment_id
+
+
+def test_evidence_spans_point_into_the_submitted_text(
+    seed_verdicts: dict[str, tuple[dict[str, Any], Verdict]],
+) -> None:
+    comment, verdict = seed_verdicts["seed-c1"]
+    spans = verdict.evidence["conspiracy"]
+    assert spans
+    for span in spans:
+        assert comment["text"][span.start : span.end] == span.text
+        assert span.cue
+    joined = " ".join(span.text for span in spans)
+    assert "puppet" in joined
+    assert "for public consumption" in joined
+    for comment_id, (_, article_verdict) in seed_verdicts.items():
+        if comment_id.startswith("seed-article-"):
+            assert article_verdict.evidence["conspiracy"] == [], comment_id
+
+
+def test_evidence_offsets_are_into_the_original_not_the_normalised_text(engine: ScoringEngine) -> None:
+    original = "\u200b\u200b  ｔｈｅｙ   say it is for public consumption"
+    (verdict,) = engine.score([normalize(original)])
+    (span,) = verdict.evidence["conspiracy"]
+    assert original[span.start : span.end] == span.text == "for public consumption"
+
+
+def test_cosmetic_variants_score_the_same(engine: ScoringEngine) -> None:
+    plain = "isis rebranding is for public consumption, he is a cia puppet"
+    variant = "  ｉｓｉｓ rebranding\u200b is  for public\tconsumption, he is a cia pup\u200bpet "
+    first, second = engine.score([normalize(plain), normalize(variant)])
+    assert first.scores == second.scores
+    assert (first.decision, first.flags) == (second.decision, second.flags)
+
+
+def test_empty_batch(engine: ScoringEngine) -> None:
+    assert engine.score([]) == []
+
+
+def test_fingerprint_changes_with_a_different_policy(engine: ScoringEngine) -> None:
+    same = ScoringEngine(engine.toxicity, engine.conspiracy, Policy("default", engine.policy.review, engine.policy.reject))
+    assert same.policy.version == engine.policy.version
+    assert same.fingerprint == engine.fingerprint
+
+    stricter_review = {**engine.policy.review, "toxicity": engine.policy.review["toxicity"] / 2}
+    stricter = ScoringEngine(engine.toxicity, engine.conspiracy, Policy("default", stricter_review, engine.policy.reject))
+    assert stricter.policy.version != engine.policy.version
+    assert stricter.fingerprint != engine.fingerprint
+    assert stricter.models == engine.models
+
+
+def test_load_engine_is_cached_per_model_settings(engine: ScoringEngine) -> None:
+    assert load_engine(Settings.model_validate({"REDIS_KEY_PREFIX": "other:", "PORT": "9999"})) is engine

@@ -1,0 +1,195 @@
+"""Text normalisation: NFKC, invisible characters, whitespace, and the map back to the original text."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+
+from service.scoring.normalize import NormalizedText, normalize, text_hash
+
+
+def _check_spans(result: NormalizedText) -> None:
+    """Every normalised character maps to a non-empty, in-bounds, non-decreasing span of the original."""
+    assert len(result.spans) == len(result.text)
+    previous_start = 0
+    for start, end in result.spans:
+        assert 0 <= start < end <= len(result.original)
+        assert start >= previous_start
+        previous_start = start
+
+
+@pytest.mark.parametrize(
+    ("original", "expected"),
+    [
+        ("ｆｕｌｌｗｉｄｔｈ ＡＢＣ １２３", "fullwidth ABC 123"),
+        ("\ufb01ne \ufb02ag", "fine flag"),  # fi and fl ligatures
+        ("x\u00b2", "x2"),  # superscript two
+        ("\u2460 item", "1 item"),  # circled digit one
+        ("ｈｅｌｌｏ，ｗｏｒｌｄ！", "hello,world!"),
+    ],
+)
+def test_nfkc_folds_compatibility_characters(original: str, expected: str) -> None:
+    result = normalize(original)
+    assert result.text == expected
+    assert result.original == original
+    _check_spans(result)
+
+
+@pytest.mark.parametrize(
+    ("original", "expected"),
+    [
+        ("pup\u200bpet", "puppet"),  # zero-width space
+        ("pup\u200cp\u200det", "puppet"),  # zero-width non-joiner and joiner
+        ("\ufeffpuppet\u2060", "puppet"),  # BOM and word joiner
+        ("pup\u00adpet", "puppet"),  # soft hyphen
+        ("left\u202eright\u202c", "leftright"),  # bidi override and pop
+        ("bell\x07 null\x00 esc\x1b end", "bell null esc end"),  # control characters
+        ("a\x7fb", "ab"),  # DEL
+    ],
+)
+def test_invisible_and_control_characters_are_removed(original: str, expected: str) -> None:
+    result = normalize(original)
+    assert result.text == expected
+    _check_spans(result)
+
+
+@pytest.mark.parametrize(
+    ("original", "expected"),
+    [
+        ("  leading and trailing  ", "leading and trailing"),
+        ("many     spaces", "many spaces"),
+        ("tabs\tand\nnew\r\nlines", "tabs and new lines"),
+        ("mixed \t \n \u00a0\u2003 kinds", "mixed kinds"),  # NBSP and em space count as whitespace
+        ("\n\t  \u3000", ""),  # ideographic space only
+        ("", ""),
+        ("word", "word"),
+        ("a \u200b b", "a b"),  # a zero-width char between spaces leaves one space
+    ],
+)
+def test_whitespace_is_collapsed_and_stripped(original: str, expected: str) -> None:
+    result = normalize(original)
+    assert result.text == expected
+    _check_spans(result)
+
+
+@pytest.mark.parametrize(
+    ("decomposed", "composed"),
+    [
+        ("e\u0301", "\u00e9"),
+        ("cafe\u0301 re\u0301sume\u0301", "caf\u00e9 r\u00e9sum\u00e9"),
+        ("A\u030a", "\u00c5"),
+        ("s\u0323\u0307", "\u1e69"),  # two marks, canonical order
+        ("s\u0307\u0323", "\u1e69"),  # two marks, other order
+        ("n\u0303o", "\u00f1o"),
+    ],
+)
+def test_combining_marks_are_composed(decomposed: str, composed: str) -> None:
+    result = normalize(decomposed)
+    assert result.text == composed
+    assert result.text == unicodedata.normalize("NFC", composed)
+    _check_spans(result)
+
+
+def test_combining_mark_maps_back_to_base_and_mark() -> None:
+    original = "a e\u0301 b"
+    result = normalize(original)
+    assert result.text == "a \u00e9 b"
+    start, end = result.original_span(2, 3)
+    assert original[start:end] == "e\u0301"
+
+
+@pytest.mark.parametrize(
+    ("original", "needle", "expected_original"),
+    [
+        ("say puppet now", "puppet", "puppet"),
+        ("say    puppet   now", "puppet", "puppet"),
+        ("say ｐｕｐｐｅｔ now", "puppet", "ｐｕｐｐｅｔ"),
+        ("say pup\u200bpet now", "puppet", "pup\u200bpet"),
+        ("\u200b\u200b  say puppet", "say puppet", "say puppet"),
+        ("for   public\t\tconsumption", "for public consumption", "for   public\t\tconsumption"),
+        ("\ufb01ne day", "fine", "\ufb01ne"),
+        ("x cafe\u0301 y", "caf\u00e9", "cafe\u0301"),
+        ("\x07\x07 end \x07", "end", "end"),
+    ],
+)
+def test_original_span_maps_back_to_the_original_text(original: str, needle: str, expected_original: str) -> None:
+    result = normalize(original)
+    start = result.text.index(needle)
+    orig_start, orig_end = result.original_span(start, start + len(needle))
+    assert original[orig_start:orig_end] == expected_original
+
+
+def test_original_span_of_every_single_character() -> None:
+    original = "Ａ  b\u200bc\u00e9 e\u0301\ufb01"
+    result = normalize(original)
+    assert result.text == "A bc\u00e9 \u00e9fi"
+    for index, char in enumerate(result.text):
+        start, end = result.original_span(index, index + 1)
+        piece = original[start:end]
+        if char == " ":
+            assert piece.isspace()
+        else:
+            assert char in unicodedata.normalize("NFKC", piece)
+
+
+def test_original_span_rejects_an_empty_range() -> None:
+    result = normalize("some text")
+    with pytest.raises(ValueError):
+        result.original_span(3, 3)
+
+
+def test_sha256_is_the_hash_of_the_normalised_text() -> None:
+    result = normalize("  Hello\u200b  World ")
+    assert result.sha256 == text_hash("Hello World")
+    assert len(result.sha256) == 64
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        "the puppet show is for public consumption",
+        "  the puppet show is for public consumption  ",
+        "the   puppet\tshow\nis for public consumption",
+        "the pup\u200bpet show is\u00ad for public consumption",
+        "ｔｈｅ puppet ｓｈｏｗ is for public consumption",
+        "the puppet show is for public consumption\x07",
+        "\ufeffthe puppet show is for public\u2003consumption",
+    ],
+)
+def test_equal_hashes_for_cosmetic_variants(variant: str) -> None:
+    reference = normalize("the puppet show is for public consumption")
+    assert normalize(variant).sha256 == reference.sha256
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("caf\u00e9 \ufb01ne", "cafe\u0301 fine"),
+        ("ｃａｆé", "cafe\u0301"),
+        ("r\u00e9sum\u00e9", unicodedata.normalize("NFD", "r\u00e9sum\u00e9")),
+        ("\u00c5ngstr\u00f6m", unicodedata.normalize("NFD", "\u00c5ngstr\u00f6m")),
+    ],
+)
+def test_equal_hashes_for_unicode_form_variants(first: str, second: str) -> None:
+    assert normalize(first).sha256 == normalize(second).sha256
+
+
+def test_equal_hashes_for_decomposed_hangul() -> None:
+    # NFD Hangul (conjoining jamo, as some systems and input methods produce) is the same text as NFC Hangul.
+    composed = "\ud55c\uad6d\uc5b4 \ub274\uc2a4"
+    decomposed = unicodedata.normalize("NFD", composed)
+    assert decomposed != composed
+    assert normalize(decomposed).text == composed
+    assert normalize(decomposed).sha256 == normalize(composed).sha256
+
+
+def test_equal_hashes_when_a_zero_width_char_splits_base_and_mark() -> None:
+    # Removing the invisible character leaves "e" + combining acute, which composes like any other.
+    assert normalize("caf e\u200b\u0301").text == normalize("caf \u00e9").text
+
+
+def test_different_texts_get_different_hashes() -> None:
+    assert normalize("puppet").sha256 != normalize("puppets").sha256
+    assert normalize("Puppet").sha256 != normalize("puppet").sha256  # case is kept
+    assert normalize("a b").sha256 != normalize("ab").sha256

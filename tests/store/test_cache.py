@@ -1,0 +1,108 @@
+"""The verdict cache against a real redis-server."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+import redis
+
+from service.keys import Keys
+from service.policy import Decision
+from service.schemas import EvidenceSpan, Verdict
+from service.store.cache import VerdictCache
+
+TTL = 3600
+FINGERPRINT = "0123456789abcdef"
+
+
+def _hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _verdict(decision: Decision = Decision.REVIEW) -> Verdict:
+    flagged = decision is not Decision.ALLOW
+    return Verdict(
+        decision=decision,
+        flags=["conspiracy"] if flagged else [],
+        scores={"toxicity": 0.0177, "conspiracy": 0.8 if flagged else 0.21},
+        evidence={
+            "conspiracy": [EvidenceSpan(start=32, end=54, text="for public consumption", cue="staged_for_show")]
+            if flagged
+            else []
+        },
+        models={"toxicity": "alt-profanity-check@1.9.1", "conspiracy": "minilm-l6-logreg+cues@6d8c26cbdec1"},
+        policy="default@6ad8177c",
+        cached=False,
+    )
+
+
+@pytest.fixture
+def keys() -> Keys:
+    return Keys("t:")
+
+
+@pytest.fixture
+def cache(redis_client: redis.Redis, keys: Keys) -> VerdictCache:
+    return VerdictCache(redis_client, keys, TTL)
+
+
+def test_miss_returns_none(cache: VerdictCache) -> None:
+    assert cache.get_many(FINGERPRINT, [_hash("never seen")]) == [None]
+
+
+def test_empty_batch(cache: VerdictCache, redis_client: redis.Redis) -> None:
+    assert cache.get_many(FINGERPRINT, []) == []
+    cache.put_many(FINGERPRINT, {})
+    assert redis_client.dbsize() == 0
+
+
+def test_put_then_get_returns_a_cached_copy(cache: VerdictCache) -> None:
+    verdict = _verdict()
+    cache.put_many(FINGERPRINT, {_hash("a"): verdict})
+    (got,) = cache.get_many(FINGERPRINT, [_hash("a")])
+    assert got is not None
+    assert got.cached is True
+    assert got.model_copy(update={"cached": False}) == verdict
+    assert verdict.cached is False  # the stored object is not changed
+
+
+def test_entries_carry_a_ttl(cache: VerdictCache, redis_client: redis.Redis, keys: Keys) -> None:
+    cache.put_many(FINGERPRINT, {_hash("a"): _verdict(), _hash("b"): _verdict(Decision.ALLOW)})
+    for text in ("a", "b"):
+        ttl = redis_client.ttl(keys.verdict(FINGERPRINT, _hash(text)))
+        assert 0 < ttl <= TTL
+
+
+def test_short_ttl_is_respected(redis_client: redis.Redis, keys: Keys) -> None:
+    VerdictCache(redis_client, keys, 5).put_many(FINGERPRINT, {_hash("a"): _verdict()})
+    assert 0 < redis_client.ttl(keys.verdict(FINGERPRINT, _hash("a"))) <= 5
+
+
+def test_different_fingerprint_misses(cache: VerdictCache) -> None:
+    cache.put_many(FINGERPRINT, {_hash("a"): _verdict()})
+    assert cache.get_many("fedcba9876543210", [_hash("a")]) == [None]
+    assert cache.get_many(FINGERPRINT, [_hash("a")])[0] is not None
+
+
+def test_different_prefix_misses(cache: VerdictCache, redis_client: redis.Redis) -> None:
+    cache.put_many(FINGERPRINT, {_hash("a"): _verdict()})
+    assert VerdictCache(redis_client, Keys("other:"), TTL).get_many(FINGERPRINT, [_hash("a")]) == [None]
+
+
+def test_batch_keeps_order_and_mixes_hits_and_misses(cache: VerdictCache) -> None:
+    review, allow = _verdict(Decision.REVIEW), _verdict(Decision.ALLOW)
+    cache.put_many(FINGERPRINT, {_hash("r"): review, _hash("a"): allow})
+    got = cache.get_many(FINGERPRINT, [_hash("a"), _hash("missing"), _hash("r"), _hash("a")])
+    assert got[1] is None
+    assert got[0] is not None and got[0].decision is Decision.ALLOW
+    assert got[2] is not None and got[2].decision is Decision.REVIEW
+    assert got[3] is not None and got[3] == got[0]
+    assert all(v.cached for v in got if v is not None)
+
+
+def test_put_overwrites(cache: VerdictCache) -> None:
+    cache.put_many(FINGERPRINT, {_hash("a"): _verdict(Decision.REVIEW)})
+    cache.put_many(FINGERPRINT, {_hash("a"): _verdict(Decision.ALLOW)})
+    (got,) = cache.get_many(FINGERPRINT, [_hash("a")])
+    assert got is not None and got.decision is Decision.ALLOW

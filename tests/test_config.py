@@ -1,0 +1,215 @@
+"""Settings and the parsers behind them."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from service.config import ApiKey, Role, Settings, generate_dev_keys, parse_api_keys, parse_thresholds
+
+SETTINGS_ENV = (
+    "REDIS_URL",
+    "REDIS_KEY_PREFIX",
+    "REDIS_TIMEOUT_SECONDS",
+    "PORT",
+    "MODERATION_API_KEYS",
+    "MODERATION_TOXICITY_MODEL",
+    "DETOXIFY_CHECKPOINT",
+    "DETOXIFY_HF_CONFIG",
+    "MODERATION_CONSPIRACY_MODEL",
+    "MODERATION_POLICY_FILE",
+    "MODERATION_REVIEW_THRESHOLDS",
+    "MODERATION_REJECT_THRESHOLDS",
+    "MODERATION_CACHE_TTL_SECONDS",
+    "MODERATION_MAX_TEXT_CHARS",
+    "MODERATION_MAX_BODY_BYTES",
+)
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in SETTINGS_ENV:
+        monkeypatch.delenv(name, raising=False)
+
+
+# --- parse_api_keys -------------------------------------------------------------------------------------------
+
+
+def test_parse_api_keys_reads_every_entry() -> None:
+    keys = parse_api_keys("site:submitter:s1, mod-ann:moderator:s2 ,root:admin:s3")
+    assert keys == (
+        ApiKey(name="site", role=Role.SUBMITTER, secret="s1"),
+        ApiKey(name="mod-ann", role=Role.MODERATOR, secret="s2"),
+        ApiKey(name="root", role=Role.ADMIN, secret="s3"),
+    )
+
+
+def test_parse_api_keys_secret_may_contain_colons() -> None:
+    (key,) = parse_api_keys("root:admin:abc:def::ghi")
+    assert key.name == "root"
+    assert key.role is Role.ADMIN
+    assert key.secret == "abc:def::ghi"
+
+
+@pytest.mark.parametrize("raw", ["", " ", ",", " , ,"])
+def test_parse_api_keys_empty_input(raw: str) -> None:
+    assert parse_api_keys(raw) == ()
+
+
+def test_parse_api_keys_ignores_empty_entries() -> None:
+    assert len(parse_api_keys("a:admin:x,,b:moderator:y,")) == 2
+
+
+@pytest.mark.parametrize("raw", ["ops:superuser:secret", "ops:Admin:secret", "ops::secret"])
+def test_parse_api_keys_rejects_unknown_roles(raw: str) -> None:
+    with pytest.raises(ValueError, match="role"):
+        parse_api_keys(raw)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "just-a-name",
+        "name:admin",
+        "name:admin:",
+        ":admin:secret",
+        "good:admin:secret,broken",
+    ],
+)
+def test_parse_api_keys_rejects_malformed_entries(raw: str) -> None:
+    with pytest.raises(ValueError):
+        parse_api_keys(raw)
+
+
+def test_settings_parse_api_keys_from_the_environment_string() -> None:
+    settings = Settings.model_validate({"MODERATION_API_KEYS": "site:submitter:a:b,root:admin:c"})
+    assert [(k.name, k.role, k.secret) for k in settings.api_keys] == [
+        ("site", Role.SUBMITTER, "a:b"),
+        ("root", Role.ADMIN, "c"),
+    ]
+
+
+def test_settings_reject_a_bad_api_key_entry() -> None:
+    with pytest.raises(ValidationError):
+        Settings.model_validate({"MODERATION_API_KEYS": "site:nobody:secret"})
+
+
+# --- parse_thresholds -----------------------------------------------------------------------------------------
+
+
+def test_parse_thresholds() -> None:
+    assert parse_thresholds("toxicity=0.5, conspiracy = 0.8 ,insult=1,threat=0") == {
+        "toxicity": 0.5,
+        "conspiracy": 0.8,
+        "insult": 1.0,
+        "threat": 0.0,
+    }
+    assert parse_thresholds("") == {}
+
+
+@pytest.mark.parametrize("raw", ["toxicity=1.01", "toxicity=-0.1", "toxicity=2", "toxicity=nan", "toxicity=inf"])
+def test_parse_thresholds_rejects_out_of_range(raw: str) -> None:
+    with pytest.raises(ValueError):
+        parse_thresholds(raw)
+
+
+@pytest.mark.parametrize("raw", ["toxicity", "toxicity:0.5", "toxicity=high"])
+def test_parse_thresholds_rejects_malformed(raw: str) -> None:
+    with pytest.raises(ValueError):
+        parse_thresholds(raw)
+
+
+def test_settings_thresholds_from_strings_and_mappings() -> None:
+    settings = Settings.model_validate(
+        {"MODERATION_REVIEW_THRESHOLDS": "toxicity=0.4", "MODERATION_REJECT_THRESHOLDS": {"toxicity": 0.7}}
+    )
+    assert settings.review_thresholds == {"toxicity": 0.4}
+    assert settings.reject_thresholds == {"toxicity": 0.7}
+    with pytest.raises(ValidationError):
+        Settings.model_validate({"MODERATION_REJECT_THRESHOLDS": "toxicity=1.2"})
+
+
+# --- Settings -------------------------------------------------------------------------------------------------
+
+
+def test_settings_defaults() -> None:
+    settings = Settings.model_validate({})
+    assert settings.redis_url == "redis://127.0.0.1:6379/0"
+    assert settings.redis_key_prefix == "mod:"
+    assert settings.redis_timeout_seconds == 0.5
+    assert settings.port == 8000
+    assert settings.api_keys == ()
+    assert settings.toxicity_model == "embedded"
+    assert settings.detoxify_checkpoint is None
+    assert settings.detoxify_hf_config is None
+    assert settings.conspiracy_model_path is None
+    assert settings.policy_file is None
+    assert settings.review_thresholds == {}
+    assert settings.reject_thresholds == {}
+    assert settings.cache_ttl_seconds == 7 * 24 * 3600
+    assert settings.max_text_chars == 10_000
+    assert settings.max_body_bytes == 256 * 1024
+
+
+def test_settings_read_aliases_and_ignore_extras() -> None:
+    settings = Settings.model_validate(
+        {"REDIS_URL": "redis://example:6380/2", "PORT": "9000", "REDIS_KEY_PREFIX": "x:", "UNRELATED": "1"}
+    )
+    assert settings.redis_url == "redis://example:6380/2"
+    assert settings.port == 9000
+    assert settings.redis_key_prefix == "x:"
+
+
+def test_settings_read_the_process_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MODERATION_CACHE_TTL_SECONDS", "60")
+    assert Settings.model_validate({}).cache_ttl_seconds == 60
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"PORT": "0"},
+        {"PORT": "70000"},
+        {"REDIS_TIMEOUT_SECONDS": "0"},
+        {"REDIS_TIMEOUT_SECONDS": "11"},
+        {"MODERATION_CACHE_TTL_SECONDS": "0"},
+        {"MODERATION_MAX_TEXT_CHARS": "0"},
+        {"MODERATION_MAX_BODY_BYTES": "100"},
+        {"MODERATION_TOXICITY_MODEL": "gpt"},
+    ],
+)
+def test_settings_reject_invalid_values(overrides: dict[str, str]) -> None:
+    with pytest.raises(ValidationError):
+        Settings.model_validate(overrides)
+
+
+def test_settings_are_frozen() -> None:
+    settings = Settings.model_validate({})
+    with pytest.raises(ValidationError):
+        settings.port = 1234  # type: ignore[misc]
+
+
+# --- dev keys and ApiKey --------------------------------------------------------------------------------------
+
+
+def test_generate_dev_keys_gives_one_key_per_role() -> None:
+    keys = generate_dev_keys()
+    assert sorted(k.role for k in keys) == sorted(Role)
+    assert len({k.name for k in keys}) == len(keys)
+    assert len({k.secret for k in keys}) == len(keys)
+    assert all(len(k.secret) >= 24 for k in keys)
+
+
+def test_generate_dev_keys_are_fresh_each_time() -> None:
+    first = {k.secret for k in generate_dev_keys()}
+    second = {k.secret for k in generate_dev_keys()}
+    assert not first & second
+
+
+def test_api_key_repr_hides_the_secret() -> None:
+    key = ApiKey(name="root", role=Role.ADMIN, secret="super-secret-value")
+    for text in (repr(key), str(key), f"{key}", repr([key]), repr((key,))):
+        assert "super-secret-value" not in text
+        assert "root" in text
+    settings = Settings.model_validate({"MODERATION_API_KEYS": "root:admin:super-secret-value"})
+    assert "super-secret-value" not in repr(settings.api_keys)

@@ -1,0 +1,265 @@
+"""ModerationService with the real engine and a real redis-server: submit, edit, replay, cache, decide."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import redis
+
+from service.app import load_engine
+from service.config import Settings
+from service.errors import Conflict, NotFound
+from service.keys import Keys
+from service.moderation import ModerationService
+from service.policy import Decision
+from service.schemas import Status
+from service.scoring.engine import ScoringEngine
+from service.store.cache import VerdictCache
+from service.store.comments import CommentStore
+
+TTL = 600
+THREAD = "southfront-isis-resurfaced-central-syria"
+NEUTRAL = "Thanks for the detailed report, the map of the region was very helpful."
+
+
+@pytest.fixture(scope="module")
+def engine() -> ScoringEngine:
+    return load_engine(Settings.model_validate({}))
+
+
+@pytest.fixture
+def keys() -> Keys:
+    return Keys("t:")
+
+
+@pytest.fixture
+def service(engine: ScoringEngine, redis_client: redis.Redis, keys: Keys) -> ModerationService:
+    return ModerationService(engine, VerdictCache(redis_client, keys, TTL), CommentStore(redis_client, keys))
+
+
+def _text(seed: dict[str, Any], comment_id: str) -> str:
+    return next(c["text"] for c in seed["comments"] if c["id"] == comment_id)
+
+
+def _pending_ids(client: redis.Redis, keys: Keys) -> list[str]:
+    return client.zrange(keys.queue("pending"), 0, -1)  # type: ignore[return-value]
+
+
+# --- submit ---------------------------------------------------------------------------------------------------
+
+
+def test_submit_new_comment(service: ModerationService, seed: dict[str, Any], redis_client: redis.Redis, keys: Keys) -> None:
+    text = _text(seed, "seed-c1")
+    record, created = service.submit(
+        {"id": "c1", "text": text, "thread_id": THREAD, "author": {"name": "the narrative"}, "metadata": {"n": 1}}
+    )
+    assert created is True
+    assert record.version == 1
+    assert record.text == text
+    assert record.thread_id == THREAD
+    assert record.author is not None and record.author.name == "the narrative"
+    assert record.metadata == {"n": 1}
+    assert record.moderation is None
+    assert record.verdict.decision in (Decision.REVIEW, Decision.REJECT)
+    assert "conspiracy" in record.verdict.flags
+    assert record.status is Status.PENDING
+    assert service.get("c1") == record
+    assert _pending_ids(redis_client, keys) == ["c1"]
+    assert redis_client.zrange(keys.queue_by_thread("pending", THREAD), 0, -1) == ["c1"]
+
+
+def test_submit_allowed_comment_is_published(service: ModerationService, redis_client: redis.Redis, keys: Keys) -> None:
+    record, created = service.submit({"id": "calm", "text": NEUTRAL})
+    assert created is True
+    assert record.verdict.decision is Decision.ALLOW
+    assert record.status is Status.PUBLISHED
+    assert _pending_ids(redis_client, keys) == []
+
+
+def test_submit_same_text_again_is_a_replay(
+    service: ModerationService, seed: dict[str, Any], redis_client: redis.Redis, keys: Keys
+) -> None:
+    text = _text(seed, "seed-c1")
+    first, _ = service.submit({"id": "c1", "text": text, "thread_id": THREAD})
+    rank = redis_client.zscore(keys.queue("pending"), "c1")
+    sequence = redis_client.get(keys.sequence())
+
+    again, created = service.submit({"id": "c1", "text": text, "thread_id": THREAD})
+    assert created is False
+    assert again == first
+    assert again.version == 1
+    assert service.get("c1") == first
+    assert _pending_ids(redis_client, keys) == ["c1"]
+    assert redis_client.zcard(keys.queue("pending")) == 1
+    assert redis_client.zscore(keys.queue("pending"), "c1") == rank
+    assert redis_client.get(keys.sequence()) == sequence
+
+
+def test_edit_to_an_allowed_text_rescored_and_dequeued(
+    service: ModerationService, seed: dict[str, Any], redis_client: redis.Redis, keys: Keys
+) -> None:
+    first, _ = service.submit({"id": "c1", "text": _text(seed, "seed-c1"), "thread_id": THREAD})
+    assert first.status is Status.PENDING
+
+    edited, created = service.submit({"id": "c1", "text": NEUTRAL, "thread_id": THREAD})
+    assert created is False
+    assert edited.version == 2
+    assert edited.text == NEUTRAL
+    assert edited.verdict.decision is Decision.ALLOW
+    assert edited.verdict.scores != first.verdict.scores
+    assert edited.status is Status.PUBLISHED
+    assert edited.created_at == first.created_at
+    assert edited.updated_at >= first.updated_at
+    assert service.get("c1") == edited
+    assert _pending_ids(redis_client, keys) == []
+    assert redis_client.zcard(keys.queue_by_thread("pending", THREAD)) == 0
+    assert redis_client.zcard(keys.queue_by_flag("pending", "conspiracy")) == 0
+
+
+def test_edit_to_another_flagged_text_updates_the_queue_entry(
+    service: ModerationService, seed: dict[str, Any], redis_client: redis.Redis, keys: Keys
+) -> None:
+    first, _ = service.submit({"id": "c1", "text": _text(seed, "seed-c1")})
+    first_rank = redis_client.zscore(keys.queue("pending"), "c1")
+    edited, created = service.submit({"id": "c1", "text": _text(seed, "seed-c2")})
+    assert created is False
+    assert edited.version == 2
+    assert edited.status is Status.PENDING
+    assert "toxicity" in edited.verdict.flags
+    assert _pending_ids(redis_client, keys) == ["c1"]
+    assert redis_client.zscore(keys.queue("pending"), "c1") != first_rank
+    for flag in edited.verdict.flags:
+        assert redis_client.zrange(keys.queue_by_flag("pending", flag), 0, -1) == ["c1"]
+    for flag in set(first.verdict.flags) - set(edited.verdict.flags):
+        assert redis_client.zcard(keys.queue_by_flag("pending", flag)) == 0
+
+
+def test_queue_orders_submissions_by_risk(service: ModerationService, seed: dict[str, Any]) -> None:
+    records = [service.submit({"id": c["id"], "text": c["text"]})[0] for c in seed["comments"]]
+    pending = [r for r in records if r.status is Status.PENDING]
+    assert pending
+    page = service.queue(Status.PENDING, None, None, limit=100, cursor=None)
+    assert {r.id for r in page.items} == {r.id for r in pending}
+    risks = [service.engine.policy.risk(r.verdict.decision, r.verdict.scores, r.verdict.flags) for r in page.items]
+    assert risks == sorted(risks, reverse=True)
+    stats = service.stats()
+    assert stats["by_status"]["pending"] == len(pending)
+    assert set(stats["pending_by_flag"]) == set(service.engine.policy.review)
+    assert stats["pending_by_flag"]["conspiracy"] == sum("conspiracy" in r.verdict.flags for r in pending)
+
+
+# --- verdicts and the cache -----------------------------------------------------------------------------------
+
+
+def test_verdicts_second_call_is_cached(service: ModerationService, seed: dict[str, Any]) -> None:
+    observed: list[tuple[int, int]] = []
+    service.observe_cache = lambda hits, misses: observed.append((hits, misses))
+    text = _text(seed, "seed-c2")
+
+    (first,) = service.verdicts([text])
+    (second,) = service.verdicts([text])
+    assert first.cached is False
+    assert second.cached is True
+    assert second.model_copy(update={"cached": False}) == first
+    assert observed == [(0, 1), (1, 0)]
+
+
+def test_verdicts_batch_keeps_order_and_scores_duplicates_once(service: ModerationService, seed: dict[str, Any]) -> None:
+    observed: list[tuple[int, int]] = []
+    service.observe_cache = lambda hits, misses: observed.append((hits, misses))
+    c1, c3 = _text(seed, "seed-c1"), _text(seed, "seed-c3")
+    service.verdicts([c3])
+    verdicts = service.verdicts([c1, c3, c1])
+    assert [v.cached for v in verdicts] == [False, True, False]
+    assert verdicts[0] == verdicts[2]
+    assert verdicts[0].decision is not Decision.ALLOW
+    assert verdicts[1].decision is Decision.ALLOW
+    assert observed[-1] == (1, 2)
+    assert service.verdicts([]) == []
+
+
+def test_cosmetic_variant_hits_the_cache(service: ModerationService) -> None:
+    plain = "they say it is for public consumption"
+    variant = "they  say it\u200b is ｆｏｒ public consumption "
+    (first,) = service.verdicts([plain])
+    (second,) = service.verdicts([variant])
+    assert second.cached is True
+    assert (second.decision, second.flags, second.scores) == (first.decision, first.flags, first.scores)
+
+
+def test_cached_verdict_evidence_points_into_the_submitted_text(service: ModerationService) -> None:
+    # Evidence is promised at offsets into the text the author wrote, also when the verdict came from the cache.
+    service.verdicts(["they say it is for public consumption"])
+    variant = "\u200b  they   say it is for public consumption"
+    (verdict,) = service.verdicts([variant])
+    (span,) = verdict.evidence["conspiracy"]
+    assert variant[span.start : span.end] == span.text == "for public consumption"
+
+
+def test_new_policy_does_not_reuse_cached_verdicts(
+    service: ModerationService, engine: ScoringEngine, redis_client: redis.Redis, keys: Keys
+) -> None:
+    from service.policy import Policy
+
+    service.verdicts([NEUTRAL])
+    other = ScoringEngine(
+        engine.toxicity, engine.conspiracy, Policy("other", engine.policy.review, engine.policy.reject)
+    )
+    fresh = ModerationService(other, VerdictCache(redis_client, keys, TTL), CommentStore(redis_client, keys))
+    (verdict,) = fresh.verdicts([NEUTRAL])
+    assert verdict.cached is False
+    assert verdict.policy == other.policy.version
+
+
+# --- decide ---------------------------------------------------------------------------------------------------
+
+
+def test_decide_pending(service: ModerationService, seed: dict[str, Any], redis_client: redis.Redis, keys: Keys) -> None:
+    submitted, _ = service.submit({"id": "c1", "text": _text(seed, "seed-c1")})
+    decided = service.decide("c1", "reject", "mod-ann", "conspiracy framing")
+    assert decided.status is Status.REJECTED
+    assert decided.version == submitted.version
+    assert decided.verdict == submitted.verdict
+    assert decided.moderation is not None
+    assert (decided.moderation.action, decided.moderation.decided_by, decided.moderation.note) == (
+        "reject",
+        "mod-ann",
+        "conspiracy framing",
+    )
+    assert service.get("c1") == decided
+    assert _pending_ids(redis_client, keys) == []
+    assert redis_client.zrange(keys.queue("rejected"), 0, -1) == ["c1"]
+    (entry,) = service.comments.audit_trail()
+    assert entry["decided_by"] == "mod-ann"
+    assert entry["action"] == "reject"
+    assert entry["overridden_decision"] == submitted.verdict.decision.value
+
+
+def test_decide_non_pending_is_a_conflict(service: ModerationService, seed: dict[str, Any]) -> None:
+    service.submit({"id": "calm", "text": NEUTRAL})
+    with pytest.raises(Conflict):
+        service.decide("calm", "reject", "mod-ann", None)
+
+    service.submit({"id": "c1", "text": _text(seed, "seed-c1")})
+    service.decide("c1", "approve", "mod-ann", None)
+    with pytest.raises(Conflict):
+        service.decide("c1", "reject", "root", None)
+    assert service.get("c1").status is Status.APPROVED
+    assert len(service.comments.audit_trail()) == 1
+
+
+def test_decide_unknown_is_not_found(service: ModerationService) -> None:
+    with pytest.raises(NotFound):
+        service.decide("missing", "approve", "mod-ann", None)
+    with pytest.raises(NotFound):
+        service.get("missing")
+
+
+def test_replay_after_decision_keeps_the_decision(service: ModerationService, seed: dict[str, Any]) -> None:
+    text = _text(seed, "seed-c1")
+    service.submit({"id": "c1", "text": text})
+    decided = service.decide("c1", "approve", "mod-ann", None)
+    again, created = service.submit({"id": "c1", "text": text})
+    assert created is False
+    assert again == decided
