@@ -114,6 +114,25 @@ def train(task: str, dataset: Path | None) -> int:
     return 0
 
 
+def evaluate(args: argparse.Namespace) -> int:
+    from service.evaluation import evaluate as measure
+    from service.evaluation import read_labeled, score_task, write_report
+    from service.scoring.engine import ScoringEngine
+
+    data = read_labeled(args.file, args.text_column, args.label_column, args.positive, args.negative)
+    if len(set(data.labels.tolist())) < 2:
+        print(f"moderation: {args.file} needs both positive and negative rows", file=sys.stderr)
+        return 2
+    engine = ScoringEngine.from_settings(_settings())
+    scores = score_task(engine, args.task, data.texts)
+    result = measure(args.task, data, scores, engine.policy.review[args.task])
+    print(f"data: {args.file}   models: {engine.models[args.task]}   policy: {engine.policy.version}")
+    print(result.summary())
+    if args.report:
+        print(f"report: {write_report(args.report, args.file, result, data, engine.models[args.task])}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="moderation", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -126,6 +145,14 @@ def main(argv: list[str] | None = None) -> int:
     train_cmd = commands.add_parser("train", help="train a shipped model from ../shared/datasets")
     train_cmd.add_argument("task", choices=["conspiracy"])
     train_cmd.add_argument("--dataset", type=Path)
+    eval_cmd = commands.add_parser("eval", help="measure a task's score on a labeled CSV or JSONL file")
+    eval_cmd.add_argument("file", type=Path)
+    eval_cmd.add_argument("--task", choices=["toxicity", "conspiracy"], required=True)
+    eval_cmd.add_argument("--text-column", required=True)
+    eval_cmd.add_argument("--label-column", required=True)
+    eval_cmd.add_argument("--positive", required=True, help="label value of the positive class")
+    eval_cmd.add_argument("--negative", help="label value of the negative class (other rows dropped)")
+    eval_cmd.add_argument("--report", type=Path, help="directory for a Markdown report with plots")
     args = parser.parse_args(argv)
 
     from service.errors import ModelUnavailable
@@ -137,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
             return score(args.text)
         if args.command == "fetch-models":
             return fetch_models(args.model)
+        if args.command == "eval":
+            return evaluate(args)
         return train(args.task, args.dataset)
     except ModelUnavailable as exc:
         print(f"moderation: {exc}", file=sys.stderr)

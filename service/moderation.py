@@ -45,7 +45,11 @@ class ModerationService:
         self.observe_cache(len(texts) - sum(v is None for v in found), sum(v is None for v in found))
         fresh = dict(zip(missing, self.engine.score(list(missing.values())), strict=True))
         self.cache.put_many(self.engine.fingerprint, fresh)
-        return [v if v is not None else fresh[h] for h, v in zip(hashes, found, strict=True)]
+        # Texts that normalise alike share scores, but each gets evidence at its own offsets.
+        return [
+            (v if v is not None else fresh[h]).model_copy(update={"evidence": self.engine.evidence(n)})
+            for h, n, v in zip(hashes, normalized, found, strict=True)
+        ]
 
     def submit(self, comment: dict[str, Any]) -> tuple[CommentRecord, bool]:
         """Create, replay (same text: unchanged) or edit (new text: re-scored). Returns (record, created)."""

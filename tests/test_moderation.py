@@ -49,7 +49,9 @@ def _pending_ids(client: redis.Redis, keys: Keys) -> list[str]:
 # --- submit ---------------------------------------------------------------------------------------------------
 
 
-def test_submit_new_comment(service: ModerationService, seed: dict[str, Any], redis_client: redis.Redis, keys: Keys) -> None:
+def test_submit_new_comment(
+    service: ModerationService, seed: dict[str, Any], redis_client: redis.Redis, keys: Keys
+) -> None:
     text = _text(seed, "seed-c1")
     record, created = service.submit(
         {"id": "c1", "text": text, "thread_id": THREAD, "author": {"name": "the narrative"}, "metadata": {"n": 1}}
@@ -165,7 +167,9 @@ def test_verdicts_second_call_is_cached(service: ModerationService, seed: dict[s
     assert observed == [(0, 1), (1, 0)]
 
 
-def test_verdicts_batch_keeps_order_and_scores_duplicates_once(service: ModerationService, seed: dict[str, Any]) -> None:
+def test_verdicts_batch_keeps_order_and_scores_duplicates_once(
+    service: ModerationService, seed: dict[str, Any]
+) -> None:
     observed: list[tuple[int, int]] = []
     service.observe_cache = lambda hits, misses: observed.append((hits, misses))
     c1, c3 = _text(seed, "seed-c1"), _text(seed, "seed-c3")
@@ -181,7 +185,7 @@ def test_verdicts_batch_keeps_order_and_scores_duplicates_once(service: Moderati
 
 def test_cosmetic_variant_hits_the_cache(service: ModerationService) -> None:
     plain = "they say it is for public consumption"
-    variant = "they  say it\u200b is ｆｏｒ public consumption "
+    variant = "they  say it\u200b is \uff46\uff4f\uff52 public consumption "
     (first,) = service.verdicts([plain])
     (second,) = service.verdicts([variant])
     assert second.cached is True
@@ -195,6 +199,14 @@ def test_cached_verdict_evidence_points_into_the_submitted_text(service: Moderat
     (verdict,) = service.verdicts([variant])
     (span,) = verdict.evidence["conspiracy"]
     assert variant[span.start : span.end] == span.text == "for public consumption"
+
+
+def test_evidence_of_variants_in_one_batch_points_into_each_text(service: ModerationService) -> None:
+    texts = ["they say it is for public consumption", "\u200b  they   say it is for public consumption"]
+    verdicts = service.verdicts(texts)
+    for text, verdict in zip(texts, verdicts, strict=True):
+        (span,) = verdict.evidence["conspiracy"]
+        assert text[span.start : span.end] == span.text == "for public consumption", repr(text)
 
 
 def test_new_policy_does_not_reuse_cached_verdicts(
@@ -215,7 +227,9 @@ def test_new_policy_does_not_reuse_cached_verdicts(
 # --- decide ---------------------------------------------------------------------------------------------------
 
 
-def test_decide_pending(service: ModerationService, seed: dict[str, Any], redis_client: redis.Redis, keys: Keys) -> None:
+def test_decide_pending(
+    service: ModerationService, seed: dict[str, Any], redis_client: redis.Redis, keys: Keys
+) -> None:
     submitted, _ = service.submit({"id": "c1", "text": _text(seed, "seed-c1")})
     decided = service.decide("c1", "reject", "mod-ann", "conspiracy framing")
     assert decided.status is Status.REJECTED

@@ -231,9 +231,7 @@ def test_env_overrides_win_over_the_policy_file(tmp_path: Path) -> None:
     path = tmp_path / "file.json"
     path.write_text(json.dumps({"name": "site", "review": {"toxicity": 0.2, "insult": 0.3}}))
     policy = load_policy(
-        Settings.model_validate(
-            {"MODERATION_POLICY_FILE": str(path), "MODERATION_REVIEW_THRESHOLDS": "toxicity=0.45"}
-        )
+        Settings.model_validate({"MODERATION_POLICY_FILE": str(path), "MODERATION_REVIEW_THRESHOLDS": "toxicity=0.45"})
     )
     assert policy.review["toxicity"] == 0.45
     assert policy.review["insult"] == 0.3

@@ -9,6 +9,7 @@ while one loose word ("puppet show") stays under the review threshold.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from service.scoring.normalize import NormalizedText
@@ -94,11 +95,16 @@ class Evidence:
     cue: str
 
 
+def _is_word_char(char: str) -> bool:
+    # Combining marks belong to the word they decorate.
+    return char.isalnum() or unicodedata.category(char).startswith("M")
+
+
 def _widen_to_words(original: str, start: int, end: int) -> tuple[int, int]:
     """Grow [start, end) so that it never begins or ends inside a word."""
-    while start > 0 and original[start - 1].isalnum() and original[start].isalnum():
+    while start > 0 and _is_word_char(original[start - 1]) and _is_word_char(original[start]):
         start -= 1
-    while end < len(original) and original[end - 1].isalnum() and original[end].isalnum():
+    while end < len(original) and _is_word_char(original[end - 1]) and _is_word_char(original[end]):
         end += 1
     return start, end
 

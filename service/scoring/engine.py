@@ -48,6 +48,11 @@ class ScoringEngine:
         self.observe(scorer.name, time.perf_counter() - started)
         return result
 
+    @staticmethod
+    def evidence(text: NormalizedText) -> dict[str, list[EvidenceSpan]]:
+        """Evidence spans point into this exact original text, so they are never taken from the cache."""
+        return {"conspiracy": [EvidenceSpan.model_validate(e, from_attributes=True) for e in find_cues(text)]}
+
     def score(self, texts: list[NormalizedText]) -> list[Verdict]:
         """One model call per model for the whole batch."""
         plain = [t.text for t in texts]
@@ -55,8 +60,7 @@ class ScoringEngine:
         conspiracy = self._timed(self.conspiracy, plain)
         verdicts = []
         for text, tox, con in zip(texts, toxicity, conspiracy, strict=True):
-            evidence = find_cues(text)
-            scores = {**tox, "conspiracy": max(con["conspiracy"], cue_score(evidence))}
+            scores = {**tox, "conspiracy": max(con["conspiracy"], cue_score(find_cues(text)))}
             scores = {k: round(v, 4) for k, v in scores.items()}
             decision, flags = self.policy.decide(scores)
             verdicts.append(
@@ -64,7 +68,7 @@ class ScoringEngine:
                     decision=decision,
                     flags=flags,
                     scores=scores,
-                    evidence={"conspiracy": [EvidenceSpan.model_validate(e, from_attributes=True) for e in evidence]},
+                    evidence=self.evidence(text),
                     models=self.models,
                     policy=self.policy.version,
                     cached=False,

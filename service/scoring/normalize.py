@@ -39,26 +39,38 @@ def _is_removed(char: str) -> bool:
     return unicodedata.category(char) in ("Cf", "Cc") and not char.isspace()
 
 
-def _starter_chunks(text: str) -> list[tuple[int, int]]:
-    """Split at characters of combining class 0, so NFKC can run chunk by chunk."""
-    bounds: list[tuple[int, int]] = []
-    start = 0
-    for i in range(1, len(text)):
-        if unicodedata.combining(text[i]) == 0:
-            bounds.append((start, i))
-            start = i
-    if text:
-        bounds.append((start, len(text)))
-    return bounds
+def _nfkc_chunks(chars: list[tuple[str, int]]) -> list[tuple[str, int, int]]:
+    """Group characters into runs that NFKC treats independently, each with its original [start, end).
+
+    A run ends before a character only where normalising the run with that character equals normalising each
+    apart; that keeps base + mark, conjoining Hangul jamo and other composing pairs together.
+    """
+    runs: list[tuple[str, int, int]] = []
+    run = ""
+    start = end = 0
+    for char, index in chars:
+        if run and unicodedata.normalize("NFKC", run + char) == (
+            unicodedata.normalize("NFKC", run) + unicodedata.normalize("NFKC", char)
+        ) and unicodedata.combining(char) == 0:
+            runs.append((unicodedata.normalize("NFKC", run), start, end))
+            run = ""
+        if not run:
+            start = index
+        run += char
+        end = index + 1
+    if run:
+        runs.append((unicodedata.normalize("NFKC", run), start, end))
+    return runs
 
 
 def normalize(original: str) -> NormalizedText:
     """NFKC, drop invisible and control characters, collapse whitespace, strip the ends."""
+    visible = [(char, index) for index, char in enumerate(original) if not _is_removed(char)]
     chars: list[str] = []
     spans: list[tuple[int, int]] = []
     pending_space: tuple[int, int] | None = None
-    for start, end in _starter_chunks(original):
-        for char in unicodedata.normalize("NFKC", original[start:end]):
+    for normalized, start, end in _nfkc_chunks(visible):
+        for char in normalized:
             if _is_removed(char):
                 continue
             if char.isspace():

@@ -157,11 +157,11 @@ class CommentStore:
         else:
             index = self._keys.queue(status.value)
         after = decode_cursor(cursor) if cursor else None
-        items: list[CommentRecord] = []
-        last_rank: float | None = None
+        # One match beyond the page tells whether another page exists.
+        matches: list[tuple[CommentRecord, float]] = []
         exhausted = False
-        chunk = max(limit, 50)
-        while len(items) < limit and not exhausted:
+        chunk = max(limit + 1, 50)
+        while len(matches) <= limit and not exhausted:
             low = f"({after}" if after is not None else "-inf"
             batch: list[tuple[str, float]] = self._redis.zrangebyscore(  # type: ignore[assignment]
                 index, low, "+inf", start=0, num=chunk, withscores=True
@@ -173,15 +173,12 @@ class CommentStore:
                     continue  # decided or edited between the two reads
                 if flag is not None and flag not in record.verdict.flags:
                     continue
-                items.append(record)
-                last_rank = rank
-                if len(items) == limit:
+                matches.append((record, rank))
+                if len(matches) > limit:
                     break
-        has_more = len(items) == limit and last_rank is not None and self._has_after(index, last_rank)
-        return QueuePage(items, encode_cursor(last_rank) if has_more and last_rank is not None else None)
-
-    def _has_after(self, index: str, rank: float) -> bool:
-        return bool(self._redis.zcount(index, f"({int(rank)}", "+inf"))
+        page = matches[:limit]
+        has_more = len(matches) > limit
+        return QueuePage([record for record, _ in page], encode_cursor(page[-1][1]) if has_more else None)
 
     def _records(self, ids: Iterable[str]) -> list[CommentRecord | None]:
         pipe = self._redis.pipeline(transaction=False)

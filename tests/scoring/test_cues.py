@@ -69,13 +69,25 @@ def test_seed_conspiracy_comment_scores_two_families(seed: dict[str, Any]) -> No
     [
         ("they   said  it is    for public consumption.", "for public consumption", "staged_for_show"),
         ("\u200b\u200bthey\u200b said\u200b it is for public consumption", "for public consumption", "staged_for_show"),
-        ("ｔｈｅｙ ｓａｉｄ it is for public consumption", "for public consumption", "staged_for_show"),
-        ("ｔｈｅｙ\u200b   ｓａｉｄ \t that man is a puppet!", "puppet", "puppet_masters"),
+        (
+            "\uff54\uff48\uff45\uff59 \uff53\uff41\uff49\uff44 it is for public consumption",
+            "for public consumption",
+            "staged_for_show",
+        ),
+        (
+            "\uff54\uff48\uff45\uff59\u200b   \uff53\uff41\uff49\uff44 \t that man is a puppet!",
+            "puppet",
+            "puppet_masters",
+        ),
         ("\ufb01ne \ufb01ne \u00a0\u00a0 a false flag", "false flag", "false_flag"),
         ("cafe\u0301 cafe\u0301 \x07\x07 the plandemic again", "plandemic", "plandemic"),
-        ("sure ｐｕｐｐｅｔ of them", "ｐｕｐｐｅｔ", "puppet_masters"),
+        ("sure \uff50\uff55\uff50\uff50\uff45\uff54 of them", "\uff50\uff55\uff50\uff50\uff45\uff54", "puppet_masters"),
         ("it is for   public\u200b consumption", "for   public\u200b consumption", "staged_for_show"),
-        ("ＷＡＫＥ ＵＰ, sheeple", "ＷＡＫＥ ＵＰ, sheeple", "suppressed_truth"),
+        (
+            "\uff37\uff21\uff2b\uff25 \uff35\uff30, sheeple",
+            "\uff37\uff21\uff2b\uff25 \uff35\uff30, sheeple",
+            "suppressed_truth",
+        ),
     ],
 )
 def test_offsets_point_into_the_original_text(original: str, cue_text: str, family: str) -> None:
@@ -90,15 +102,15 @@ def test_offsets_point_into_the_original_text(original: str, cue_text: str, fami
 
 
 def test_fullwidth_cue_reported_in_its_original_form() -> None:
-    original = "he is a ｍｏｓｓａｄ ｐｕｐｐｅｔ."
+    original = "he is a \uff4d\uff4f\uff53\uff53\uff41\uff44 \uff50\uff55\uff50\uff50\uff45\uff54."
     (item,) = find_cues(normalize(original))
-    assert item.text == "ｍｏｓｓａｄ ｐｕｐｐｅｔ"
+    assert item.text == "\uff4d\uff4f\uff53\uff53\uff41\uff44 \uff50\uff55\uff50\uff50\uff45\uff54"
     assert item.cue == "puppet_masters"
     assert original[item.start : item.end] == item.text
 
 
 def test_span_never_ends_inside_a_word_with_a_combining_mark() -> None:
-    # "puppet́s" is one word: the evidence may not stop before its final "s".
+    # "puppet\u0301s" is one word: the evidence may not stop before its final "s".
     original = "they are all puppet\u0301s here"
     evidence = find_cues(normalize(original))
     _assert_well_formed(original, evidence)

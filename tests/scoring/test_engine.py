@@ -28,7 +28,9 @@ def seed_verdicts(engine: ScoringEngine, seed: dict[str, Any]) -> dict[str, tupl
     return {c["id"]: (c, v) for c, v in zip(comments, verdicts, strict=True)}
 
 
-def test_every_seed_comment_gets_its_expected_decision(seed_verdicts: dict[str, tuple[dict[str, Any], Verdict]]) -> None:
+def test_every_seed_comment_gets_its_expected_decision(
+    seed_verdicts: dict[str, tuple[dict[str, Any], Verdict]],
+) -> None:
     wrong = {
         comment_id: (comment["expect"], verdict.decision.value, verdict.flags, verdict.scores)
         for comment_id, (comment, verdict) in seed_verdicts.items()
@@ -98,7 +100,7 @@ def test_evidence_spans_point_into_the_submitted_text(
 
 
 def test_evidence_offsets_are_into_the_original_not_the_normalised_text(engine: ScoringEngine) -> None:
-    original = "\u200b\u200b  ｔｈｅｙ   say it is for public consumption"
+    original = "\u200b\u200b  \uff54\uff48\uff45\uff59   say it is for public consumption"
     (verdict,) = engine.score([normalize(original)])
     (span,) = verdict.evidence["conspiracy"]
     assert original[span.start : span.end] == span.text == "for public consumption"
@@ -106,7 +108,7 @@ def test_evidence_offsets_are_into_the_original_not_the_normalised_text(engine: 
 
 def test_cosmetic_variants_score_the_same(engine: ScoringEngine) -> None:
     plain = "isis rebranding is for public consumption, he is a cia puppet"
-    variant = "  ｉｓｉｓ rebranding\u200b is  for public\tconsumption, he is a cia pup\u200bpet "
+    variant = "  \uff49\uff53\uff49\uff53 rebranding\u200b is  for public\tconsumption, he is a cia pup\u200bpet "
     first, second = engine.score([normalize(plain), normalize(variant)])
     assert first.scores == second.scores
     assert (first.decision, first.flags) == (second.decision, second.flags)
@@ -117,12 +119,16 @@ def test_empty_batch(engine: ScoringEngine) -> None:
 
 
 def test_fingerprint_changes_with_a_different_policy(engine: ScoringEngine) -> None:
-    same = ScoringEngine(engine.toxicity, engine.conspiracy, Policy("default", engine.policy.review, engine.policy.reject))
+    same = ScoringEngine(
+        engine.toxicity, engine.conspiracy, Policy("default", engine.policy.review, engine.policy.reject)
+    )
     assert same.policy.version == engine.policy.version
     assert same.fingerprint == engine.fingerprint
 
     stricter_review = {**engine.policy.review, "toxicity": engine.policy.review["toxicity"] / 2}
-    stricter = ScoringEngine(engine.toxicity, engine.conspiracy, Policy("default", stricter_review, engine.policy.reject))
+    stricter = ScoringEngine(
+        engine.toxicity, engine.conspiracy, Policy("default", stricter_review, engine.policy.reject)
+    )
     assert stricter.policy.version != engine.policy.version
     assert stricter.fingerprint != engine.fingerprint
     assert stricter.models == engine.models

@@ -79,7 +79,9 @@ def make_record(
     )
 
 
-def decided_copy(record: CommentRecord, action: str, moderator: str = "mod-ann", note: str | None = None) -> CommentRecord:
+def decided_copy(
+    record: CommentRecord, action: str, moderator: str = "mod-ann", note: str | None = None
+) -> CommentRecord:
     return record.model_copy(
         update={
             "status": Status.APPROVED if action == "approve" else Status.REJECTED,
@@ -188,7 +190,9 @@ def test_record_without_thread_has_no_thread_index(
     }
 
 
-def test_published_record_is_not_queued(save: Callable[..., CommentRecord], redis_client: redis.Redis, keys: Keys) -> None:
+def test_published_record_is_not_queued(
+    save: Callable[..., CommentRecord], redis_client: redis.Redis, keys: Keys
+) -> None:
     save(make_record("c1", decision=Decision.ALLOW))
     assert _all_index_entries(redis_client, keys) == {}
 
