@@ -23,6 +23,8 @@ from service import create_app
 from service.redis_server import LocalRedis, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
+# The image's own gunicorn configuration: end-to-end tests run the command the image runs.
+GUNICORN_CONF = ROOT / "docker" / "gunicorn.conf.py"
 SHARED = Path(os.environ.get("MODERATION_SHARED_DIR", ROOT.parent / "shared"))
 
 SECRETS = {"submitter": "submitter-secret", "moderator": "moderator-secret", "admin": "admin-secret"}
@@ -77,7 +79,7 @@ def client(app: Flask) -> FlaskClient:
 
 @dataclass
 class Gunicorn:
-    """The service as `moderation serve` and the Docker image run it: gunicorn with service.gunicorn_conf."""
+    """The service as the Docker image runs it: gunicorn with docker/gunicorn.conf.py and service.wsgi:app."""
 
     env: Mapping[str, str]
     port: int = field(default_factory=free_port)
@@ -89,7 +91,7 @@ class Gunicorn:
 
     def start(self, timeout: float = 120.0) -> Gunicorn:
         environment = {**os.environ, **self.env, "PORT": str(self.port), "HF_HUB_OFFLINE": "1"}
-        command = [sys.executable, "-m", "gunicorn", "-c", "python:service.gunicorn_conf", "service.wsgi:app"]
+        command = [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF), "service.wsgi:app"]
         self.process = subprocess.Popen(
             command, env=environment, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
