@@ -56,7 +56,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> OpenAPI:
     app.config.update(
         SETTINGS=settings,
         CATEGORIES=frozenset(engine.policy.review),
-        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        # One byte of slack: a streamed (chunked) body is cut at this length, and guard.py
+        # needs to see that it went past the limit to answer 413 rather than "invalid JSON".
+        MAX_CONTENT_LENGTH=settings.max_body_bytes + 1,
         JSON_SORT_KEYS=False,
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]

@@ -53,7 +53,17 @@ def authenticate() -> None:
     g.api_key = key
 
 
-def _reject_lone_surrogates(value: object, path: str) -> None:
+_MAX_DEPTH = 16
+
+
+def _reject_constant(name: str) -> object:
+    raise errors.InvalidJSON(f"request body is not valid JSON: {name} is not a JSON value")
+
+
+def _check_values(value: object, path: str, depth: int = 0) -> None:
+    """No lone surrogates (they cannot be stored as UTF-8) and no pathological nesting."""
+    if depth > _MAX_DEPTH:
+        raise errors.InvalidJSON(f"request body is nested deeper than {_MAX_DEPTH} levels")
     if isinstance(value, str):
         try:
             value.encode("utf-8")
@@ -61,11 +71,23 @@ def _reject_lone_surrogates(value: object, path: str) -> None:
             raise errors.InvalidField("string holds a lone surrogate", field=path or None) from None
     elif isinstance(value, dict):
         for key, item in value.items():
-            _reject_lone_surrogates(key, path)
-            _reject_lone_surrogates(item, f"{path}.{key}" if path else str(key))
+            _check_values(key, path, depth + 1)
+            _check_values(item, f"{path}.{key}" if path else str(key), depth + 1)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            _reject_lone_surrogates(item, f"{path}.{index}" if path else str(index))
+            _check_values(item, f"{path}.{index}" if path else str(index), depth + 1)
+
+
+def _discard_body(length: int, limit: int) -> None:
+    """Read a modestly oversized body to its end, so that a kept-alive connection stays in step."""
+    if length > 16 * limit:
+        return
+    stream = request.environ["wsgi.input"]
+    while length > 0:
+        chunk = stream.read(min(length, 65536))
+        if not chunk:
+            break
+        length -= len(chunk)
 
 
 def check_json_body() -> None:
@@ -74,6 +96,7 @@ def check_json_body() -> None:
         return
     limit = current_app.config["SETTINGS"].max_body_bytes
     if request.content_length is not None and request.content_length > limit:
+        _discard_body(request.content_length, limit)
         raise errors.PayloadTooLarge(f"request body is larger than {limit} bytes")
     if not request.is_json:
         raise errors.UnsupportedMediaType("send the body as application/json")
@@ -81,7 +104,7 @@ def check_json_body() -> None:
     if len(raw) > limit:
         raise errors.PayloadTooLarge(f"request body is larger than {limit} bytes")
     try:
-        document = json.loads(raw.decode("utf-8"))
+        document = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
     except UnicodeDecodeError:
         raise errors.InvalidJSON("request body is not valid UTF-8") from None
     except json.JSONDecodeError as exc:
@@ -90,7 +113,7 @@ def check_json_body() -> None:
         raise errors.InvalidJSON("request body is nested too deeply") from None
     if not isinstance(document, dict):
         raise errors.InvalidField("request body must be a JSON object")
-    _reject_lone_surrogates(document, "")
+    _check_values(document, "")
 
 
 def init_app(app: Flask) -> None:

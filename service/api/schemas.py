@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Any, Literal
 
@@ -14,6 +15,8 @@ from service.scoring.normalize import normalize
 
 ID_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
 _METADATA_MAX_BYTES = 4096
+# RFC 3339 section 5.6 date-time: full-date "T" full-time, with seconds and a zone.
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
 
 
 def _settings_limit() -> int:
@@ -49,12 +52,12 @@ class CommentIn(_Body):
     def _rfc3339(cls, value: str | None) -> str | None:
         if value is None:
             return None
+        if not _RFC3339.fullmatch(value):
+            raise ValueError("created_at is not an RFC 3339 timestamp (e.g. 2026-04-24T10:00:00Z)")
         try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+            datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
         except ValueError:
-            raise ValueError("created_at is not an RFC 3339 timestamp") from None
-        if parsed.tzinfo is None or "T" not in value.upper():
-            raise ValueError("created_at must be an RFC 3339 timestamp with a time zone")
+            raise ValueError("created_at is not a valid date and time") from None
         return value
 
     @field_validator("metadata")
