@@ -21,8 +21,16 @@ from service.store import connection
 from service.store.cache import VerdictCache
 from service.store.comments import CommentStore
 
-_ENGINE_FIELDS = ("toxicity_model", "detoxify_checkpoint", "detoxify_hf_config", "conspiracy_model_path",
-                  "policy_file", "review_thresholds", "reject_thresholds")
+_ENGINE_FIELDS = {
+    "toxicity_model",
+    "detoxify_checkpoint",
+    "detoxify_hf_config",
+    "toxicity_head_path",
+    "conspiracy_model_path",
+    "policy_file",
+    "review_thresholds",
+    "reject_thresholds",
+}
 
 
 _engines: dict[str, ScoringEngine] = {}
@@ -31,7 +39,7 @@ _engines_lock = threading.Lock()
 
 def load_engine(settings: Settings) -> ScoringEngine:
     """Models load once per process, however many apps the process builds."""
-    key = settings.model_dump_json(include=set(_ENGINE_FIELDS))
+    key = settings.model_dump_json(include=_ENGINE_FIELDS)
     with _engines_lock:
         if key not in _engines:
             _engines[key] = ScoringEngine.from_settings(settings)

@@ -100,17 +100,14 @@ def fetch_models(model: str | None) -> int:
     return 0
 
 
-def train(task: str, dataset: Path | None) -> int:
-    from service.training import DEFAULT_DATASET, train_conspiracy
+def train(task: str, datasets: Path | None) -> int:
+    from service.training import SHARED_DATASETS
+    from service.training import train as train_task
 
-    if task != "conspiracy":
-        print(f"moderation: no trainer for {task!r}", file=sys.stderr)
-        return 2
-    report = train_conspiracy(dataset or DEFAULT_DATASET)
-    print(
-        f"moderation: wrote {report.artifact}: held-out {report.test_rows} rows "
-        f"(trained on {report.train_rows}) ROC-AUC {report.roc_auc:.4f}, macro-F1 at 0.5 {report.macro_f1:.4f}"
-    )
+    report = train_task(task, datasets or SHARED_DATASETS)
+    print(f"moderation: wrote {report.artifact} (trained on {report.train_rows} rows) and {report.card}")
+    print(f"held-out split ({report.test_rows} rows, never trained on): {report.test_split}")
+    print(report.summary)
     return 0
 
 
@@ -142,9 +139,9 @@ def main(argv: list[str] | None = None) -> int:
     score_cmd.add_argument("text")
     fetch_cmd = commands.add_parser("fetch-models", help="download the configured Detoxify model into the cache")
     fetch_cmd.add_argument("--model", help="e.g. detoxify-unbiased (default: MODERATION_TOXICITY_MODEL)")
-    train_cmd = commands.add_parser("train", help="train a shipped model from ../shared/datasets")
-    train_cmd.add_argument("task", choices=["conspiracy"])
-    train_cmd.add_argument("--dataset", type=Path)
+    train_cmd = commands.add_parser("train", help="train a shipped head from ../shared/datasets")
+    train_cmd.add_argument("task", choices=["conspiracy", "toxicity"])
+    train_cmd.add_argument("--datasets", type=Path, help="folder holding the shared datasets")
     eval_cmd = commands.add_parser("eval", help="measure a task's score on a labeled CSV or JSONL file")
     eval_cmd.add_argument("file", type=Path)
     eval_cmd.add_argument("--task", choices=["toxicity", "conspiracy"], required=True)
@@ -166,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
             return fetch_models(args.model)
         if args.command == "eval":
             return evaluate(args)
-        return train(args.task, args.dataset)
+        return train(args.task, args.datasets)
     except ModelUnavailable as exc:
         print(f"moderation: {exc}", file=sys.stderr)
         return 1

@@ -89,6 +89,7 @@ class Settings(BaseSettings):
     detoxify_checkpoint: Path | None = Field(default=None, validation_alias="DETOXIFY_CHECKPOINT")
     detoxify_hf_config: Path | None = Field(default=None, validation_alias="DETOXIFY_HF_CONFIG")
     conspiracy_model_path: Path | None = Field(default=None, validation_alias="MODERATION_CONSPIRACY_MODEL")
+    toxicity_head_path: Path | None = Field(default=None, validation_alias="MODERATION_TOXICITY_HEAD")
 
     policy_file: Path | None = Field(default=None, validation_alias="MODERATION_POLICY_FILE")
     review_thresholds: Annotated[dict[str, float], NoDecode] = Field(

@@ -186,7 +186,7 @@ def test_load_policy_defaults_are_stable_and_consistent() -> None:
 def test_embedded_model_gets_its_own_toxicity_thresholds() -> None:
     embedded = load_policy(Settings.model_validate({"MODERATION_TOXICITY_MODEL": "embedded"}))
     detoxify = load_policy(Settings.model_validate({"MODERATION_TOXICITY_MODEL": "detoxify-original"}))
-    assert embedded.review["toxicity"] < detoxify.review["toxicity"]
+    assert embedded.review["toxicity"] != detoxify.review["toxicity"]
     assert embedded.review["conspiracy"] == detoxify.review["conspiracy"]
     assert embedded.version != detoxify.version
 

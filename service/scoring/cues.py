@@ -1,9 +1,14 @@
-"""Cue phrases of conspiracy-style claims, found as evidence spans a moderator can read.
+"""Cue phrases, found as evidence spans a moderator can read.
 
-Each cue family carries a weight: how strongly one match suggests a conspiracy
-claim on its own. Distinct families combine by noisy-OR, so a comment that calls
-someone a puppet *and* says the news is staged scores higher than either alone,
-while one loose word ("puppet show") stays under the review threshold.
+Conspiracy cues: each family carries a weight, how strongly one match suggests a
+conspiracy claim on its own. Distinct families combine by noisy-OR, so a comment
+that calls someone a puppet *and* says the news is staged scores higher than
+either alone, while one loose word ("puppet show") stays under the review threshold.
+
+Toxicity cues are a suspect-words list in the manner of Coral Talk's: unambiguous
+profanity, direct insults, dehumanising language and threats, each enough to send a
+comment to review (a threat alone reaches the reject threshold). They hold no
+identity terms, so they add no identity-term false positives.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ def _family(name: str, weight: float, *phrases: str) -> CueFamily:
 
 _AGENCY = r"(?:cia|mossad|fbi|nsa|kgb|fsb|mi6|deep state|globalists?|zionists?|soros|rothschilds?)"
 
-CUE_FAMILIES: tuple[CueFamily, ...] = (
+CONSPIRACY_CUES: tuple[CueFamily, ...] = (
     _family(
         "puppet_masters",
         0.6,
@@ -87,6 +92,57 @@ CUE_FAMILIES: tuple[CueFamily, ...] = (
 )
 
 
+TOXICITY_CUES: tuple[CueFamily, ...] = (
+    _family(
+        "profanity",
+        0.75,
+        r"f+u+c+k+\w*",
+        r"motherf\w*",
+        r"shit\w*",
+        r"bullshit",
+        r"bitch\w*",
+        r"cunts?",
+        r"assholes?",
+        r"arseholes?",
+        r"dickheads?",
+        r"wank\w*",
+        r"twats?",
+        r"piss off",
+    ),
+    _family(
+        "insult",
+        0.75,
+        r"idiot(?:s|ic)?",
+        r"moron(?:s|ic)?",
+        r"imbeciles?",
+        r"retard(?:s|ed)?",
+        r"dumbass\w*",
+        r"scumbags?",
+        r"shut (?:the \w+ )?up",
+        r"(?:you(?:'re| are)|you're such an?) (?:stupid|pathetic|worthless|disgusting|brainless)",
+    ),
+    _family(
+        "dehumanising",
+        0.75,
+        r"(?:are|is|be|like) (?:vermin|cockroaches|subhumans?|sub-humans?)",
+        r"(?:animals|savages|parasites|rats) (?:who|that) (?:should|must|need to) be",
+        r"should (?:all )?be (?:exterminated|wiped out|driven out|gassed|deported|put down)",
+    ),
+    _family(
+        "threat",
+        0.9,
+        r"(?:i(?:'ll| will)|we(?:'ll| will)|gonna|going to) (?:kill|shoot|stab|hang|murder|behead) "
+        r"(?:you|him|her|them)",
+        r"(?:i )?hope (?:someone|somebody|they|you) (?:shoots?|kills?|stabs?|hangs?|murders?|rapes?)",
+        r"(?:kill|hang|shoot) yourself",
+        r"kys",
+        r"you (?:will|deserve to|should) (?:die|be (?:shot|killed|hanged|raped))",
+    ),
+)
+
+CUES: dict[str, tuple[CueFamily, ...]] = {"conspiracy": CONSPIRACY_CUES, "toxicity": TOXICITY_CUES}
+
+
 @dataclass(frozen=True)
 class Evidence:
     start: int
@@ -109,10 +165,10 @@ def _widen_to_words(original: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def find_cues(normalized: NormalizedText) -> list[Evidence]:
+def find_cues(normalized: NormalizedText, families: tuple[CueFamily, ...] = CONSPIRACY_CUES) -> list[Evidence]:
     """Every cue match, as spans of the original text, in reading order."""
     found: list[Evidence] = []
-    for family in CUE_FAMILIES:
+    for family in families:
         for match in family.pattern.finditer(normalized.text):
             if match.start() == match.end():
                 continue
@@ -122,9 +178,9 @@ def find_cues(normalized: NormalizedText) -> list[Evidence]:
     return found
 
 
-def cue_score(evidence: list[Evidence]) -> float:
+def cue_score(evidence: list[Evidence], families: tuple[CueFamily, ...] = CONSPIRACY_CUES) -> float:
     """Noisy-OR over the distinct cue families present."""
-    weights = {family.name: family.weight for family in CUE_FAMILIES}
+    weights = {family.name: family.weight for family in families}
     miss = 1.0
     for name in {e.cue for e in evidence}:
         miss *= 1.0 - weights[name]

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from service.config import Settings
 from service.policy import Policy, load_policy
 from service.schemas import EvidenceSpan, Verdict
-from service.scoring.cues import cue_score, find_cues
-from service.scoring.models import ConspiracyModelScorer, TextScorer, load_toxicity_scorer
+from service.scoring.cues import CUES, cue_score, find_cues
+from service.scoring.models import CONSPIRACY_ARTIFACT, Batch, HeadScorer, TextScorer, load_toxicity_scorer
 from service.scoring.normalize import NormalizedText
 
 ScoreObserver = Callable[[str, float], None]
@@ -22,7 +22,7 @@ class ScoringEngine:
         self.conspiracy = conspiracy
         self.policy = policy
         self.models = {
-            "toxicity": f"{toxicity.name}@{toxicity.version}",
+            "toxicity": f"{toxicity.name}+cues@{toxicity.version}",
             "conspiracy": f"{conspiracy.name}+cues@{conspiracy.version}",
         }
         identity = "|".join([self.models["toxicity"], self.models["conspiracy"], policy.version])
@@ -33,34 +33,39 @@ class ScoringEngine:
     @classmethod
     def from_settings(cls, settings: Settings) -> ScoringEngine:
         toxicity = load_toxicity_scorer(
-            settings.toxicity_model, settings.detoxify_checkpoint, settings.detoxify_hf_config
+            settings.toxicity_model,
+            settings.detoxify_checkpoint,
+            settings.detoxify_hf_config,
+            settings.toxicity_head_path,
         )
-        conspiracy = (
-            ConspiracyModelScorer(settings.conspiracy_model_path)
-            if settings.conspiracy_model_path
-            else ConspiracyModelScorer()
-        )
+        conspiracy = HeadScorer("conspiracy", settings.conspiracy_model_path or CONSPIRACY_ARTIFACT)
         return cls(toxicity, conspiracy, load_policy(settings))
 
-    def _timed(self, scorer: TextScorer, texts: list[str]) -> list[dict[str, float]]:
+    def _timed(self, scorer: TextScorer, batch: Batch) -> list[dict[str, float]]:
         started = time.perf_counter()
-        result = scorer.score(texts)
+        result = scorer.score(batch)
         self.observe(scorer.name, time.perf_counter() - started)
         return result
 
     @staticmethod
     def evidence(text: NormalizedText) -> dict[str, list[EvidenceSpan]]:
         """Evidence spans point into this exact original text, so they are never taken from the cache."""
-        return {"conspiracy": [EvidenceSpan.model_validate(e, from_attributes=True) for e in find_cues(text)]}
+        return {
+            category: [EvidenceSpan.model_validate(e, from_attributes=True) for e in find_cues(text, families)]
+            for category, families in CUES.items()
+        }
 
     def score(self, texts: list[NormalizedText]) -> list[Verdict]:
-        """One model call per model for the whole batch."""
-        plain = [t.text for t in texts]
-        toxicity = self._timed(self.toxicity, plain)
-        conspiracy = self._timed(self.conspiracy, plain)
+        """One model call per model for the whole batch; the MiniLM embeddings are computed once for all heads."""
+        batch = Batch([t.text for t in texts])
+        toxicity = self._timed(self.toxicity, batch)
+        conspiracy = self._timed(self.conspiracy, batch)
         verdicts = []
         for text, tox, con in zip(texts, toxicity, conspiracy, strict=True):
-            scores = {**tox, "conspiracy": max(con["conspiracy"], cue_score(find_cues(text)))}
+            scores = {**tox, **con}
+            # A category's cue phrases set a floor under its model score.
+            for category, families in CUES.items():
+                scores[category] = max(scores[category], cue_score(find_cues(text, families), families))
             scores = {k: round(v, 4) for k, v in scores.items()}
             decision, flags = self.policy.decide(scores)
             verdicts.append(

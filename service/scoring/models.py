@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -20,6 +22,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 CONSPIRACY_ARTIFACT = ARTIFACTS / "conspiracy-minilm-logreg.json"
+TOXICITY_ARTIFACT = ARTIFACTS / "toxicity-minilm-logreg.json"
 
 # Detoxify outputs that are harm categories; the `unbiased` model also names identity groups, which are not.
 DETOXIFY_CATEGORIES = (
@@ -33,6 +36,17 @@ DETOXIFY_CATEGORIES = (
 )
 
 
+class Batch:
+    """Texts scored together; their sentence embeddings are computed once, on first use, for every scorer."""
+
+    def __init__(self, texts: list[str]) -> None:
+        self.texts = texts
+
+    @cached_property
+    def embeddings(self) -> np.ndarray:
+        return shared_encoder().encode(self.texts)
+
+
 class TextScorer(Protocol):
     """A model that maps a batch of normalised texts to one score mapping per text."""
 
@@ -40,7 +54,7 @@ class TextScorer(Protocol):
     version: str
     load_seconds: float
 
-    def score(self, texts: list[str]) -> list[dict[str, float]]: ...
+    def score(self, batch: Batch) -> list[dict[str, float]]: ...
 
 
 def _clip(value: float) -> float:
@@ -49,27 +63,6 @@ def _clip(value: float) -> float:
 
 def _file_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
-
-
-class ProfanityCheckScorer:
-    """`alt-profanity-check`: a TF-IDF + linear SVM model, trained, tiny and fully offline."""
-
-    name = "alt-profanity-check"
-
-    def __init__(self) -> None:
-        started = time.perf_counter()
-        from importlib.metadata import version
-
-        from profanity_check import predict_prob
-
-        self._predict_prob = predict_prob
-        self.version = version("alt-profanity-check")
-        self.load_seconds = time.perf_counter() - started
-
-    def score(self, texts: list[str]) -> list[dict[str, float]]:
-        if not texts:
-            return []
-        return [{"toxicity": _clip(p)} for p in self._predict_prob(texts)]
 
 
 class MiniLMEncoder:
@@ -109,28 +102,31 @@ class LinearHead:
         return cls(coef=np.asarray(payload["coef"], dtype=np.float32), intercept=float(payload["intercept"]))
 
 
-class ConspiracyModelScorer:
-    """MiniLM embeddings and a logistic head trained by `moderation train conspiracy`."""
+@functools.cache
+def shared_encoder() -> MiniLMEncoder:
+    """One encoder per process, shared by every head and thread."""
+    return MiniLMEncoder()
 
-    name = "minilm-l6-logreg"
 
-    def __init__(self, artifact: Path = CONSPIRACY_ARTIFACT) -> None:
+class HeadScorer:
+    """A logistic head on the shared MiniLM embeddings, trained by `moderation train TASK`."""
+
+    def __init__(self, category: str, artifact: Path) -> None:
         started = time.perf_counter()
         if not artifact.is_file():
-            raise ModelUnavailable(
-                f"conspiracy model {artifact} is missing; run `moderation train conspiracy` to build it"
-            )
+            raise ModelUnavailable(f"{category} model {artifact} is missing; run `moderation train {category}`")
         payload = json.loads(artifact.read_text())
+        self.category = category
+        self.name = str(payload["model"])
         self.head = LinearHead.from_artifact(payload)
         self.version = _file_digest(artifact)
-        self.encoder = MiniLMEncoder()
+        shared_encoder()
         self.load_seconds = time.perf_counter() - started
 
-    def score(self, texts: list[str]) -> list[dict[str, float]]:
-        if not texts:
+    def score(self, batch: Batch) -> list[dict[str, float]]:
+        if not batch.texts:
             return []
-        probabilities = self.head.probability(self.encoder.encode(texts))
-        return [{"conspiracy": _clip(p)} for p in probabilities]
+        return [{self.category: _clip(p)} for p in self.head.probability(batch.embeddings)]
 
 
 def _detoxify_cached_checkpoint(variant: str) -> Path:
@@ -173,7 +169,8 @@ class DetoxifyScorer:
         self.categories = tuple(c for c in DETOXIFY_CATEGORIES if c in self._model.class_names)
         self.load_seconds = time.perf_counter() - started
 
-    def score(self, texts: list[str]) -> list[dict[str, float]]:
+    def score(self, batch: Batch) -> list[dict[str, float]]:
+        texts = batch.texts
         if not texts:
             return []
         raw = self._model.predict(list(texts))
@@ -181,7 +178,9 @@ class DetoxifyScorer:
         return [{c: _clip(columns[c][i]) for c in self.categories} for i in range(len(texts))]
 
 
-def load_toxicity_scorer(model: str, checkpoint: Path | None, hf_config: Path | None) -> TextScorer:
+def load_toxicity_scorer(
+    model: str, checkpoint: Path | None, hf_config: Path | None, head: Path | None = None
+) -> TextScorer:
     if model == "embedded":
-        return ProfanityCheckScorer()
+        return HeadScorer("toxicity", head or TOXICITY_ARTIFACT)
     return DetoxifyScorer(model.removeprefix("detoxify-"), checkpoint, hf_config)

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 
 from tests.conftest import KEY_PREFIX, SECRETS, auth
 
-REJECT_TEXT = "you are a stupid idiot and a moron"
+REJECT_TEXT = "shut up you fucking idiot"  # profanity and insult cues: reject
 ROLES = ("submitter", "moderator", "admin")
 
 

@@ -16,7 +16,7 @@ from service import create_app
 from tests.conftest import KEY_PREFIX, auth
 
 JSON = "application/json"
-REJECT_TEXT = "you are a stupid idiot and a moron"
+REJECT_TEXT = "shut up you fucking idiot"  # profanity and insult cues: reject
 CODES = {400: {"bad_request", "invalid_json"}, 413: {"payload_too_large"}, 415: {"unsupported_media_type"},
          422: {"invalid_field"}, 404: {"not_found"}, 405: {"method_not_allowed"}}
 

@@ -13,7 +13,7 @@ from service import create_app
 from tests.conftest import KEY_PREFIX, auth
 
 BENIGN = "Thanks for the article, the map of the region was really helpful."
-REJECT_TEXT = "you are a stupid idiot and a moron"
+REJECT_TEXT = "shut up you fucking idiot"  # profanity and insult cues: reject
 REVIEW_TEXT = "the staged attack was a false flag by the deep state"
 
 RECORD_KEYS = {

@@ -15,7 +15,7 @@ from service import create_app
 from service.redis_server import free_port
 from tests.conftest import auth
 
-REJECT_TEXT = "you are a stupid idiot and a moron"
+REJECT_TEXT = "shut up you fucking idiot"  # profanity and insult cues: reject
 
 
 def test_healthz(client: FlaskClient) -> None:

@@ -13,8 +13,8 @@ from flask.testing import FlaskClient
 from tests.conftest import KEY_PREFIX, auth
 
 BENIGN = "Thanks for the article, the map of the region was really helpful."
-REJECT_TEXT = "you are a stupid idiot and a moron"  # reject, toxicity 1.0
-MILDER_REJECT_TEXT = "what a dumb take"  # reject, toxicity about 0.93
+REJECT_TEXT = "shut up you fucking idiot"  # profanity and insult cues: reject
+MILDER_REJECT_TEXT = "I will kill you"  # threat cue alone: reject at toxicity 0.9
 REVIEW_TEXT = "the staged attack was a false flag by the deep state"  # review, conspiracy
 
 

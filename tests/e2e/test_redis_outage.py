@@ -16,7 +16,7 @@ from service.redis_server import LocalRedis, free_port
 from tests.conftest import API_KEYS, Gunicorn
 
 HANG_BOUND = 1.5  # seconds: the contract says 1 s; the rest is slack for a shared machine
-REJECT_TEXT = "you are a stupid idiot and a moron"
+REJECT_TEXT = "shut up you fucking idiot"  # profanity and insult cues: reject
 
 
 @dataclass

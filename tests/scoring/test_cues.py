@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from service.scoring.cues import CUE_FAMILIES, Evidence, cue_score, find_cues
+from service.scoring.cues import CONSPIRACY_CUES, Evidence, cue_score, find_cues
 from service.scoring.normalize import normalize
 
-FAMILIES = {family.name: family for family in CUE_FAMILIES}
+FAMILIES = {family.name: family for family in CONSPIRACY_CUES}
 
 
 def _seed_text(seed: dict[str, Any], comment_id: str) -> str:
@@ -146,7 +146,7 @@ def test_cue_score_is_zero_without_cues() -> None:
 
 
 def test_cue_score_of_one_family_is_its_weight() -> None:
-    for family in CUE_FAMILIES:
+    for family in CONSPIRACY_CUES:
         score = cue_score([Evidence(0, 6, "puppet", family.name)])
         assert math.isclose(score, family.weight)
         assert 0.0 < score < 1.0
@@ -172,7 +172,7 @@ def test_cue_score_two_families_beat_either_alone() -> None:
 
 
 def test_cue_score_grows_with_every_family_and_stays_below_one() -> None:
-    names = [family.name for family in CUE_FAMILIES]
+    names = [family.name for family in CONSPIRACY_CUES]
     previous = 0.0
     for count in range(1, len(names) + 1):
         score = cue_score([Evidence(0, 1, "x", name) for name in names[:count]])

@@ -25,7 +25,7 @@ from detoxify.detoxify import MODEL_URLS
 
 from service import create_app
 from service.errors import ModelUnavailable
-from service.scoring.models import DetoxifyScorer
+from service.scoring.models import Batch, DetoxifyScorer
 from service.scoring.normalize import normalize
 from tests.conftest import auth
 
@@ -119,7 +119,7 @@ def test_scorer_loads_the_checkpoint_offline_and_names_itself(scorer: DetoxifySc
 
 
 def test_scores_a_batch_in_one_call_with_the_six_categories(scorer: DetoxifyScorer) -> None:
-    results = scorer.score(TEXTS)
+    results = scorer.score(Batch(TEXTS))
 
     assert len(results) == len(TEXTS)
     for result in results:
@@ -134,9 +134,9 @@ def test_scores_a_batch_in_one_call_with_the_six_categories(scorer: DetoxifyScor
 
 def test_batch_scores_equal_single_text_scores(scorer: DetoxifyScorer, tiny: TinyCheckpoint) -> None:
     """Padding in a batch must not change any score, and each text keeps its own row."""
-    batch = scorer.score(TEXTS)
+    batch = scorer.score(Batch(TEXTS))
     for text, from_batch in zip(TEXTS, batch, strict=True):
-        [alone] = scorer.score([text])  # a single text takes Detoxify's squeezed-scalar path
+        [alone] = scorer.score(Batch([text]))  # a single text takes Detoxify's squeezed-scalar path
         assert set(alone) == set(CATEGORIES)
         for category in CATEGORIES:
             assert math.isclose(from_batch[category], alone[category], abs_tol=TOLERANCE), (text, category)
@@ -146,7 +146,7 @@ def test_batch_scores_equal_single_text_scores(scorer: DetoxifyScorer, tiny: Tin
 
 
 def test_empty_batch_scores_nothing(scorer: DetoxifyScorer) -> None:
-    assert scorer.score([]) == []
+    assert scorer.score(Batch([])) == []
 
 
 def test_score_endpoint_runs_on_the_detoxify_backend(
@@ -160,7 +160,7 @@ def test_score_endpoint_runs_on_the_detoxify_backend(
             "DETOXIFY_HF_CONFIG": str(tiny.hf_config),
         }
     )
-    texts = TEXTS[:2]
+    texts = [TEXTS[0], TEXTS[3]]  # no cue phrases: the toxicity score is the model's own
 
     response = app.test_client().post(
         "/v1/score", json={"comments": [{"text": t} for t in texts]}, headers=auth("submitter")
@@ -172,10 +172,10 @@ def test_score_endpoint_runs_on_the_detoxify_backend(
     for text, verdict in zip(texts, results, strict=True):
         assert set(verdict["scores"]) == {*CATEGORIES, "conspiracy"}
         assert all(0.0 <= v <= 1.0 for v in verdict["scores"].values()), verdict["scores"]
-        assert verdict["models"]["toxicity"].startswith("detoxify-original@")
-        assert verdict["models"]["toxicity"] == f"{scorer.name}@{scorer.version}"
+        assert verdict["models"]["toxicity"].startswith("detoxify-original+cues@")
+        assert verdict["models"]["toxicity"] == f"{scorer.name}+cues@{scorer.version}"
         # The API reports what the library scored for the normalised text, rounded to four places.
-        [direct] = scorer.score([normalize(text).text])
+        [direct] = scorer.score(Batch([normalize(text).text]))
         for category in CATEGORIES:
             assert math.isclose(verdict["scores"][category], direct[category], abs_tol=5e-5 + TOLERANCE), category
 

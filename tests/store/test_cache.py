@@ -31,7 +31,10 @@ def _verdict(decision: Decision = Decision.REVIEW) -> Verdict:
             if flagged
             else []
         },
-        models={"toxicity": "alt-profanity-check@1.9.1", "conspiracy": "minilm-l6-logreg+cues@6d8c26cbdec1"},
+        models={
+            "toxicity": "minilm-l6-toxicity-logreg+cues@0123456789ab",
+            "conspiracy": "minilm-l6-conspiracy-logreg+cues@6d8c26cbdec1",
+        },
         policy="default@6ad8177c",
         cached=False,
     )

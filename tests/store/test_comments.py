@@ -19,7 +19,7 @@ from service.policy import Decision
 from service.schemas import Author, CommentRecord, EvidenceSpan, Moderation, Status, Verdict
 from service.store.comments import CommentStore, NotPending, VersionConflict, audit_entry
 
-MODELS = {"toxicity": "alt-profanity-check@1.9.1", "conspiracy": "minilm-l6-logreg+cues@6d8c26cbdec1"}
+MODELS = {"toxicity": "minilm-l6-toxicity-logreg+cues@0123456789ab", "conspiracy": "minilm-l6-logreg+cues@6d8c26cbdec1"}
 POLICY = "default@6ad8177c"
 BASE_TIME = datetime(2025, 4, 25, 9, 30, tzinfo=UTC)
 THREAD = "southfront-isis-resurfaced-central-syria"

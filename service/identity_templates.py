@@ -1,0 +1,50 @@
+"""Neutral sentences that name identity groups, added as negatives when training the toxicity head.
+
+Tweets labeled offensive often contain identity words, so a head trained on them alone learns
+"mentions gay/Muslim/Black people" as a toxicity signal (Dixon et al., 2018, "Measuring and
+Mitigating Unintended Bias in Text Classification"). These templated sentences teach it that a
+mention is not an insult. They are generated here, apart from the hand-written identity suite in
+tests/data/, which measures the result and is never trained on.
+"""
+
+from __future__ import annotations
+
+from itertools import product
+
+# Adjective forms, so that each fits "a ___ neighbour".
+IDENTITY_TERMS = (
+    "Muslim", "Jewish", "Christian", "Catholic", "Hindu", "Sikh", "Buddhist", "atheist", "Islamist",
+    "Syrian", "Iraqi", "Israeli", "Palestinian", "Turkish", "Russian", "American", "Mexican", "Chinese",
+    "Iranian", "Kurdish", "Black", "white", "Asian", "Hispanic", "Latino", "Arab", "Roma", "Indigenous",
+    "gay", "lesbian", "bisexual", "transgender", "trans", "queer", "female", "male", "non-binary",
+    "deaf", "blind", "disabled", "autistic", "elderly", "older", "young", "teenage",
+)  # fmt: skip
+
+_TEMPLATES = (
+    "My {term} neighbour helped us move the furniture last weekend.",
+    "I am {article} {term} reader and I found this report useful.",
+    "The {term} community centre is hosting a book sale on Saturday.",
+    "{Term} families have lived in this town for generations.",
+    "The reporter spoke with several {term} residents about the flooding.",
+    "Our {term} colleague gave a talk on budgeting at work today.",
+    "{Term} voters turned out in large numbers, the count shows.",
+    "As {article} {term} person I see this a little differently, but thanks for the article.",
+    "The school hired {article} {term} teacher to lead the science club.",
+    "{Term} students organised a charity run for the hospital.",
+    "{Article} {term} couple opened the new bakery on the main street.",
+    "The survey asked {term} workers about their commute.",
+)
+
+
+def _article(term: str) -> str:
+    return "an" if term[0].lower() in "aeiou" else "a"
+
+
+def neutral_identity_sentences() -> list[str]:
+    sentences = []
+    for template, term in product(_TEMPLATES, IDENTITY_TERMS):
+        article = _article(term)
+        sentences.append(
+            template.format(term=term, Term=term[0].upper() + term[1:], article=article, Article=article.capitalize())
+        )
+    return sentences
