@@ -10,6 +10,7 @@ from typing import Any
 from flask_openapi3.models.info import Info
 from flask_openapi3.openapi import OpenAPI
 
+from service import observability
 from service.api import comments, context, errors, guard, health, queue
 from service.api.schemas import ErrorResponse
 from service.config import Settings
@@ -71,6 +72,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> OpenAPI:
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
+    observability.init_app(app)
     metrics = Metrics()
     for scorer in (engine.toxicity, engine.conspiracy):
         metrics.model_load.labels(model=scorer.name).set(scorer.load_seconds)

@@ -1,23 +1,69 @@
-"""Gunicorn settings, from the environment. `docker/gunicorn.conf.py` loads this same module."""
+"""Gunicorn settings, from the environment. `docker/gunicorn.conf.py` (what the image runs) loads this module."""
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
+# SIGTERM: stop accepting, let in-flight requests finish for up to this long.
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
 keepalive = 5
-# Models load in each worker: torch's thread pools do not survive a fork safely.
+# Models load in each worker, after the fork: torch's thread pools do not survive a fork safely.
 preload_app = False
+# One machine may run several instances (replicas, tests): a shared control socket path would collide.
+control_socket_disable = True
+
 accesslog = "-"
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info")
+# JSON access log; the request id is the one the app returns in X-Request-ID. No bodies, no query strings.
 access_log_format = (
-    '{"remote": "%(h)s", "method": "%(m)s", "path": "%(U)s", "status": %(s)s, "bytes": %(B)s, "ms": %(M)s}'
+    '{"ts": "%(t)s", "logger": "access", "remote": "%(h)s", "method": "%(m)s", "path": "%(U)s", '
+    '"status": %(s)s, "bytes": %(B)s, "ms": %(M)s, "request_id": "%({x-request-id}o)s"}'
 )
-# One machine may run several instances (replicas, tests): a shared control socket path would collide.
-control_socket_disable = True
+logconfig_dict: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "json": {"()": "service.observability.JsonFormatter"},
+        "access": {"format": "%(message)s"},
+    },
+    "handlers": {
+        "json": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"},
+        "access": {"class": "logging.StreamHandler", "formatter": "access", "stream": "ext://sys.stdout"},
+    },
+    "root": {"level": loglevel.upper(), "handlers": ["json"]},
+    "loggers": {
+        "gunicorn.error": {"level": loglevel.upper(), "handlers": ["json"], "propagate": False},
+        "gunicorn.access": {"level": "INFO", "handlers": ["access"], "propagate": False},
+    },
+}
+
+# Prometheus metrics across workers: each worker writes its samples to files in this directory.
+_metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if workers > 1 and not _metrics_dir:
+    _metrics_dir = tempfile.mkdtemp(prefix="moderation-metrics-")
+    # Before any import of prometheus_client, which picks its multiprocess mode at import time.
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir
+
+
+def on_starting(server: Any) -> None:
+    """Start from empty metric files: samples of an earlier run must not leak into this one."""
+    if _metrics_dir:
+        shutil.rmtree(_metrics_dir, ignore_errors=True)
+        Path(_metrics_dir).mkdir(parents=True, exist_ok=True)
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    if _metrics_dir:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]

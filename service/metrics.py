@@ -1,11 +1,24 @@
-"""Prometheus metrics of one process, served as text at /metrics."""
+"""Prometheus metrics, served as text at /metrics.
+
+With several gunicorn workers, PROMETHEUS_MULTIPROC_DIR is set (see gunicorn_conf.py): every worker writes
+its samples to files there and /metrics, whichever worker answers, adds them all up.
+"""
 
 from __future__ import annotations
 
+import os
 import time
 
 from flask import Flask, Response, g, request
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 
 
 class Metrics:
@@ -24,14 +37,27 @@ class Metrics:
         self.scoring = Histogram(
             "moderation_scoring_seconds", "Time of one model call on a batch", ["model"], registry=self.registry
         )
+        # Read from Redis at each scrape: the latest reading is the truth, whichever worker took it.
         self.queue_depth = Gauge(
-            "moderation_queue_depth", "Comments in the queue, by status", ["status"], registry=self.registry
+            "moderation_queue_depth",
+            "Comments in the queue, by status",
+            ["status"],
+            registry=self.registry,
+            multiprocess_mode="mostrecent",
         )
         self.pending_by_flag = Gauge(
-            "moderation_queue_pending_by_flag", "Pending comments, by flag", ["flag"], registry=self.registry
+            "moderation_queue_pending_by_flag",
+            "Pending comments, by flag",
+            ["flag"],
+            registry=self.registry,
+            multiprocess_mode="mostrecent",
         )
         self.model_load = Gauge(
-            "moderation_model_load_seconds", "Time to load each model", ["model"], registry=self.registry
+            "moderation_model_load_seconds",
+            "Time to load each model",
+            ["model"],
+            registry=self.registry,
+            multiprocess_mode="max",
         )
 
     def observe_cache(self, hits: int, misses: int) -> None:
@@ -48,7 +74,11 @@ class Metrics:
             self.pending_by_flag.labels(flag=flag).set(count)
 
     def render(self) -> Response:
-        return Response(generate_latest(self.registry), mimetype=CONTENT_TYPE_LATEST)
+        registry = self.registry
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
 
     def init_app(self, app: Flask) -> None:
         @app.before_request
