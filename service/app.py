@@ -31,6 +31,8 @@ _ENGINE_FIELDS = {
     "policy_file",
     "review_thresholds",
     "reject_thresholds",
+    "batch_max_size",
+    "batch_max_wait_ms",
 }
 
 

@@ -99,6 +99,9 @@ class Settings(BaseSettings):
         default_factory=dict, validation_alias="MODERATION_REJECT_THRESHOLDS"
     )
 
+    batch_max_size: int = Field(default=32, ge=1, le=1024, validation_alias="MODERATION_BATCH_MAX_SIZE")
+    batch_max_wait_ms: float = Field(default=2.0, ge=0, le=1000, validation_alias="MODERATION_BATCH_MAX_WAIT_MS")
+
     cache_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=1, validation_alias="MODERATION_CACHE_TTL_SECONDS")
     max_text_chars: int = Field(default=10_000, ge=1, le=1_000_000, validation_alias="MODERATION_MAX_TEXT_CHARS")
     max_body_bytes: int = Field(default=256 * 1024, ge=1024, validation_alias="MODERATION_MAX_BODY_BYTES")

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from service.config import Settings
 from service.policy import Policy, load_policy
 from service.schemas import EvidenceSpan, Verdict
+from service.scoring.batching import Batcher
 from service.scoring.cues import CUES, cue_score, find_cues
 from service.scoring.models import CONSPIRACY_ARTIFACT, Batch, HeadScorer, TextScorer, load_toxicity_scorer
 from service.scoring.normalize import NormalizedText
@@ -17,7 +18,14 @@ ScoreObserver = Callable[[str, float], None]
 
 
 class ScoringEngine:
-    def __init__(self, toxicity: TextScorer, conspiracy: TextScorer, policy: Policy) -> None:
+    def __init__(
+        self,
+        toxicity: TextScorer,
+        conspiracy: TextScorer,
+        policy: Policy,
+        max_batch: int = 32,
+        max_wait_seconds: float = 0.002,
+    ) -> None:
         self.toxicity = toxicity
         self.conspiracy = conspiracy
         self.policy = policy
@@ -29,6 +37,7 @@ class ScoringEngine:
         # Part of every cache key: a new model or policy can never serve an old verdict.
         self.fingerprint = hashlib.sha256(identity.encode()).hexdigest()[:16]
         self.observe: ScoreObserver = lambda model, seconds: None
+        self._batcher: Batcher[NormalizedText, Verdict] = Batcher(self._score_now, max_batch, max_wait_seconds)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ScoringEngine:
@@ -39,7 +48,9 @@ class ScoringEngine:
             settings.toxicity_head_path,
         )
         conspiracy = HeadScorer("conspiracy", settings.conspiracy_model_path or CONSPIRACY_ARTIFACT)
-        return cls(toxicity, conspiracy, load_policy(settings))
+        return cls(
+            toxicity, conspiracy, load_policy(settings), settings.batch_max_size, settings.batch_max_wait_ms / 1000
+        )
 
     def _timed(self, scorer: TextScorer, batch: Batch) -> list[dict[str, float]]:
         started = time.perf_counter()
@@ -56,6 +67,10 @@ class ScoringEngine:
         }
 
     def score(self, texts: list[NormalizedText]) -> list[Verdict]:
+        """Verdicts in order; scored together with the texts of concurrent requests in this process."""
+        return self._batcher.submit(texts)
+
+    def _score_now(self, texts: list[NormalizedText]) -> list[Verdict]:
         """One model call per model for the whole batch; the MiniLM embeddings are computed once for all heads."""
         batch = Batch([t.text for t in texts])
         toxicity = self._timed(self.toxicity, batch)

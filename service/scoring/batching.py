@@ -1,0 +1,112 @@
+"""Dynamic batching: texts from concurrent requests of one process are scored together.
+
+One scoring thread per process takes whatever has queued up and scores it in one
+model call. On an idle service a request is scored at once: it never waits for a batch
+to fill. Under load (requests arrived while the last batch ran) the thread waits up to
+`max_wait` seconds for more company, up to `max_batch` texts. Each request gets its
+own slice of the results; when a batch fails, its requests are scored one by one so that
+only the one at fault gets the error.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+In = TypeVar("In")
+Out = TypeVar("Out")
+
+
+@dataclass
+class _Job(Generic[In, Out]):
+    items: Sequence[In]
+    future: Future[list[Out]] = field(default_factory=Future)
+
+
+class Batcher(Generic[In, Out]):
+    def __init__(self, score: Callable[[list[In]], list[Out]], max_batch: int = 32, max_wait: float = 0.002) -> None:
+        self._score = score
+        self.max_batch = max_batch
+        self.max_wait = max_wait
+        self._pending: list[_Job[In, Out]] = []
+        self._changed = threading.Condition()
+        self._scoring = False
+        self._arrived_while_scoring = False
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+
+    def submit(self, items: Sequence[In]) -> list[Out]:
+        """Score `items` in some batch; their results in order, or that batch's error."""
+        if not items:
+            return []
+        job: _Job[In, Out] = _Job(items)
+        with self._changed:
+            self._ensure_thread()
+            self._pending.append(job)
+            self._arrived_while_scoring |= self._scoring
+            self._changed.notify()
+        return job.future.result()
+
+    def _ensure_thread(self) -> None:
+        # Started lazily, and again after a fork: a preloaded gunicorn master forks its workers without threads.
+        if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+            self._pid = os.getpid()
+            self._thread = threading.Thread(target=self._run, name="scoring-batcher", daemon=True)
+            self._thread.start()
+
+    def _queued(self) -> int:
+        return sum(len(job.items) for job in self._pending)
+
+    def _take(self) -> list[_Job[In, Out]]:
+        with self._changed:
+            while not self._pending:
+                self._changed.wait()
+            if self._arrived_while_scoring:
+                deadline = time.monotonic() + self.max_wait
+                while self._queued() < self.max_batch:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    self._changed.wait(remaining)
+            taken: list[_Job[In, Out]] = []
+            size = 0
+            # Whole requests only; one request larger than max_batch goes alone.
+            while self._pending and (not taken or size + len(self._pending[0].items) <= self.max_batch):
+                job = self._pending.pop(0)
+                taken.append(job)
+                size += len(job.items)
+            self._scoring = True
+            self._arrived_while_scoring = False
+            return taken
+
+    def _score_checked(self, items: list[In]) -> list[Out]:
+        results = self._score(items)
+        if len(results) != len(items):
+            raise RuntimeError(f"scorer returned {len(results)} results for {len(items)} texts")
+        return results
+
+    def _run(self) -> None:
+        while True:
+            jobs = self._take()
+            try:
+                results = self._score_checked([item for job in jobs for item in job.items])
+            except Exception:
+                # Score each request alone, so that only the one that fails gets an error.
+                for job in jobs:
+                    try:
+                        job.future.set_result(self._score_checked(list(job.items)))
+                    except Exception as exc:
+                        job.future.set_exception(exc)
+            else:
+                start = 0
+                for job in jobs:
+                    job.future.set_result(results[start : start + len(job.items)])
+                    start += len(job.items)
+            finally:
+                with self._changed:
+                    self._scoring = False
