@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: run test lint typecheck install train-conspiracy clean
+.PHONY: run test lint typecheck install train-conspiracy bench clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "make: $(PYTHON) not found (set PYTHON=...)"; exit 1; }
@@ -34,3 +34,7 @@ train-conspiracy: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+
+bench: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/python bench/run.py --model embedded
+	HF_HUB_OFFLINE=1 $(BIN)/python bench/run.py --model bert-base

