@@ -11,7 +11,7 @@ from flask import current_app
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from service.schemas import Author, CommentRecord, Verdict
-from service.scoring.normalize import normalize
+from service.scoring.normalize import has_visible_text
 
 ID_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
 _METADATA_MAX_BYTES = 4096
@@ -27,7 +27,7 @@ def _settings_limit() -> int:
 def check_text(text: str) -> str:
     if len(text) > _settings_limit():
         raise ValueError(f"text is longer than {_settings_limit()} characters")
-    if not normalize(text).text:
+    if not has_visible_text(text):
         raise ValueError("text has no visible characters")
     return text
 

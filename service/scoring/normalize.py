@@ -63,13 +63,22 @@ def _nfkc_chunks(chars: list[tuple[str, int]]) -> list[tuple[str, int, int]]:
     return runs
 
 
+def has_visible_text(text: str) -> bool:
+    """Whether normalising leaves anything: a cheap check for request validation."""
+    return any(not char.isspace() and not _is_removed(char) for char in text)
+
+
 def normalize(original: str) -> NormalizedText:
     """NFKC, drop invisible and control characters, collapse whitespace, strip the ends."""
     visible = [(char, index) for index, char in enumerate(original) if not _is_removed(char)]
+    if unicodedata.is_normalized("NFKC", "".join(char for char, _ in visible)):
+        runs = [(char, index, index + 1) for char, index in visible]  # the common case: nothing to compose
+    else:
+        runs = _nfkc_chunks(visible)
     chars: list[str] = []
     spans: list[tuple[int, int]] = []
     pending_space: tuple[int, int] | None = None
-    for normalized, start, end in _nfkc_chunks(visible):
+    for normalized, start, end in runs:
         for char in normalized:
             if _is_removed(char):
                 continue
