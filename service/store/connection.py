@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TypeVar
 
 import redis
 from flask import Flask, current_app
@@ -13,8 +12,6 @@ from redis.retry import Retry
 
 from service.config import Settings
 from service.errors import StoreUnavailable
-
-T = TypeVar("T")
 
 _EXTENSION = "moderation.redis"
 
@@ -47,8 +44,3 @@ def unavailable_as_503() -> Iterator[None]:
         yield
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         raise StoreUnavailable("the comment store is unavailable; retry shortly") from exc
-
-
-def guarded(call: Callable[[], T]) -> T:
-    with unavailable_as_503():
-        return call()
