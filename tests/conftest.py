@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -84,29 +85,38 @@ class Gunicorn:
     env: Mapping[str, str]
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    # Its access log (stdout) and error log (stderr) go to files here: a pipe nobody reads would fill and block it.
+    log_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="gunicorn-logs-")))
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def access_log(self) -> Path:
+        return self.log_dir / f"{self.port}-stdout.log"
+
+    @property
+    def error_log(self) -> Path:
+        return self.log_dir / f"{self.port}-stderr.log"
+
     def start(self, timeout: float = 120.0) -> Gunicorn:
         environment = {**os.environ, **self.env, "PORT": str(self.port), "HF_HUB_OFFLINE": "1"}
         command = [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF), "service.wsgi:app"]
-        self.process = subprocess.Popen(
-            command, env=environment, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
+        with self.access_log.open("wb") as out, self.error_log.open("wb") as err:
+            self.process = subprocess.Popen(command, env=environment, cwd=ROOT, stdout=out, stderr=err)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited: {self.process.stderr.read().decode()[-3000:]}")  # type: ignore[union-attr]
+                raise RuntimeError(f"gunicorn exited: {self.error_log.read_text()[-3000:]}")
             try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
                     return self
             except httpx.TransportError:
                 pass
             time.sleep(0.2)
         self.stop()
-        raise RuntimeError("gunicorn did not answer /healthz in time")
+        raise RuntimeError("gunicorn did not become ready in time")
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -3,82 +3,45 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from service.redis_server import LocalRedis, free_port
-from tests.conftest import API_KEYS, GUNICORN_CONF, ROOT, auth
+from service.redis_server import LocalRedis
+from tests.conftest import API_KEYS, Gunicorn, auth
 
 
-@dataclass
-class Server:
-    process: subprocess.Popen[bytes]
-    url: str
-    stdout: Path
-    stderr: Path
-
-    def logs(self) -> str:
-        return self.stdout.read_text() + self.stderr.read_text()
-
-
-def start(redis_server: LocalRedis, tmp_path: Path, workers: int, prefix: str) -> Server:
-    port = free_port()
+def start(redis_server: LocalRedis, tmp_path: Path, workers: int, prefix: str) -> Gunicorn:
     env = {
-        **os.environ,
         "REDIS_URL": redis_server.url.removesuffix("/0") + "/3",
         "MODERATION_API_KEYS": API_KEYS,
         "REDIS_KEY_PREFIX": prefix,
-        "PORT": str(port),
         "WEB_CONCURRENCY": str(workers),
-        "HF_HUB_OFFLINE": "1",
     }
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    stdout, stderr = tmp_path / f"{prefix}stdout.log", tmp_path / f"{prefix}stderr.log"
-    with stdout.open("wb") as out, stderr.open("wb") as err:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF), "service.wsgi:app"],
-            env=env, cwd=ROOT, stdout=out, stderr=err,
-        )
-    server = Server(process, f"http://127.0.0.1:{port}", stdout, stderr)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        assert process.poll() is None, server.logs()[-3000:]
-        try:
-            if httpx.get(f"{server.url}/readyz", timeout=1).status_code == 200:
-                return server
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    process.kill()
-    raise AssertionError("gunicorn did not become ready")
+    return Gunicorn(env, log_dir=tmp_path).start()
 
 
-def stop(server: Server) -> int:
+def stop(server: Gunicorn) -> int:
+    assert server.process is not None
     server.process.send_signal(signal.SIGTERM)
     return server.process.wait(timeout=60)
 
 
 @pytest.fixture
-def two_workers(redis_server: LocalRedis, tmp_path: Path) -> Iterator[Server]:
+def two_workers(redis_server: LocalRedis, tmp_path: Path) -> Iterator[Gunicorn]:
     server = start(redis_server, tmp_path, workers=2, prefix=f"ops{uuid.uuid4().hex[:6]}:")
     yield server
-    if server.process.poll() is None:
-        stop(server)
+    server.stop()
 
 
-def test_metrics_sum_over_workers_and_logs_are_json_without_comment_text(two_workers: Server) -> None:
+def test_metrics_sum_over_workers_and_logs_are_json_without_comment_text(two_workers: Gunicorn) -> None:
     marker = f"marker{uuid.uuid4().hex}"
     returned_ids = set()
     for n in range(12):  # a new connection each time, so both workers take some
@@ -104,12 +67,12 @@ def test_metrics_sum_over_workers_and_logs_are_json_without_comment_text(two_wor
     assert "moderation_scoring_seconds_count" in names
 
     assert stop(two_workers) == 0
-    logs = two_workers.logs()
+    logs = two_workers.access_log.read_text() + two_workers.error_log.read_text()
     assert marker not in logs, "comment text must not reach the logs"
-    access = [json.loads(line) for line in two_workers.stdout.read_text().splitlines() if line.startswith("{")]
+    access = [json.loads(line) for line in two_workers.access_log.read_text().splitlines() if line.startswith("{")]
     assert {entry["request_id"] for entry in access if entry["path"] == "/v1/score"} == returned_ids
     # The error log is JSON, apart from third-party progress bars ("Loading weights") written straight to stderr.
-    for line in two_workers.stderr.read_text().splitlines():
+    for line in two_workers.error_log.read_text().splitlines():
         if line.startswith("{"):
             assert {"ts", "level", "logger", "message"} <= set(json.loads(line))
 
