@@ -26,12 +26,14 @@ _BASE_REVIEW = {
     "insult": 0.5,
     "identity_attack": 0.5,
     "sexual_explicit": 0.5,
-    "conspiracy": 0.75,
+    # Where the conspiracy head reaches a 5% false-positive rate out of fold on its training rows
+    # (service/artifacts/conspiracy-minilm-logreg.md); two distinct cue families also reach it.
+    "conspiracy": 0.85,
 }
 _BASE_REJECT = {category: 0.9 for category in _BASE_REVIEW} | {"conspiracy": 0.95}
-# The embedded toxicity head: at 0.65 it reaches a 5% false-positive rate on out-of-fold
+# The embedded toxicity head: at 0.7 it reaches a 5% false-positive rate on out-of-fold
 # predictions over its training data (see service/artifacts/toxicity-minilm-logreg.md).
-_EMBEDDED_REVIEW = {"toxicity": 0.65}
+_EMBEDDED_REVIEW = {"toxicity": 0.7}
 _EMBEDDED_REJECT = {"toxicity": 0.9}
 
 # Reject outranks review in the queue: it is the more certain harm.

@@ -19,7 +19,13 @@ import numpy as np
 
 from service.config import Settings
 from service.identity_templates import neutral_identity_sentences
-from service.scoring.models import ARTIFACTS, CONSPIRACY_ARTIFACT, TOXICITY_ARTIFACT, shared_encoder
+from service.scoring.models import (
+    ARTIFACTS,
+    CONSPIRACY_ARTIFACT,
+    TOXICITY_ARTIFACT,
+    char_ngram_vectorizer,
+    shared_encoder,
+)
 from service.scoring.normalize import normalize
 
 SHARED_DATASETS = Path("../shared/datasets")
@@ -37,6 +43,7 @@ class Task:
     description: str
     licence: str
     extra_negatives: Callable[[], list[str]] | None
+    char_ngrams: bool  # add TF-IDF character n-grams to the embeddings
     artifact_name: str
     artifact_variable: str  # the setting that points the service at another artifact
 
@@ -60,6 +67,7 @@ TASKS = {
         licence="PsyCoMark, SemEval-2026 Task 10 (Samory, Soldner, Batzdorfer), Reddit submission statements, via "
         "sudeepben/psycomark-project; research data, no licence is stated in the copy it came from.",
         extra_negatives=None,
+        char_ngrams=True,
         artifact_name=CONSPIRACY_ARTIFACT.name,
         artifact_variable="MODERATION_CONSPIRACY_MODEL",
     ),
@@ -73,6 +81,7 @@ TASKS = {
         licence="Davidson, Warmsley, Macy, Weber, ICWSM 2017 (t-davidson/hate-speech-and-offensive-language), "
         "tweets; MIT licence. Known dialect bias: African-American English is over-labeled offensive.",
         extra_negatives=neutral_identity_sentences,
+        char_ngrams=False,
         artifact_name=TOXICITY_ARTIFACT.name,
         artifact_variable="MODERATION_TOXICITY_HEAD",
     ),
@@ -102,8 +111,10 @@ def train(
     out_dir: Path = Path("var/splits"),
     artifacts: Path = ARTIFACTS,
 ) -> TrainReport:
+    from scipy.sparse import csr_matrix, hstack
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import cross_val_predict, train_test_split
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import train_test_split
 
     from service.evaluation import LabeledTexts, evaluate, score_task
     from service.scoring.engine import ScoringEngine
@@ -119,13 +130,20 @@ def train(
     if extra:  # training rows only: the held-out split stays the dataset's own
         train_texts += [normalize(t).text for t in extra]
         train_labels = np.concatenate([train_labels, np.zeros(len(extra), dtype=int)])
-    embeddings = shared_encoder().encode(train_texts, batch_size=64, progress=True)
-    head = LogisticRegression(C=1.0, max_iter=5000, class_weight="balanced", random_state=SEED)
-    # Out-of-fold predictions on the training rows only: where a review threshold would sit at 5% false positives.
-    out_of_fold = cross_val_predict(head, embeddings, train_labels, cv=5, method="predict_proba")[:, 1]
+    features = shared_encoder().encode(train_texts, batch_size=64, progress=True)
+    ngrams = None
+    if task.char_ngrams:
+        ngrams = char_ngram_vectorizer().fit(train_texts)
+        features = hstack([ngrams.transform(train_texts), csr_matrix(features)]).tocsr()
+    # Regularisation chosen by 5-fold cross-validation on the training rows only; the same out-of-fold
+    # predictions show where a review threshold would sit at 5% false positives.
+    folds = {c: _out_of_fold(c, features, train_labels) for c in (1.0, 4.0)}
+    strength = max(folds, key=lambda c: roc_auc_score(train_labels, folds[c]))
+    out_of_fold = folds[strength]
     own_rows = len(train_idx)  # the dataset's rows, without the easy extra negatives
     suggested = _threshold_at_fpr(out_of_fold[:own_rows], train_labels[:own_rows], 0.05)
-    head.fit(embeddings, train_labels)
+    head = LogisticRegression(C=strength, max_iter=5000, class_weight="balanced", random_state=SEED)
+    head.fit(features, train_labels)
 
     dataset_path = datasets / task.dataset
     payload = {
@@ -138,9 +156,16 @@ def train(
         "train_rows": len(train_idx),
         "extra_negatives": len(extra),
         "head_threshold_at_5pct_fpr_out_of_fold": suggested,
+        "regularisation_C": strength,
         "coef": [round(float(c), 6) for c in head.coef_[0]],
         "intercept": round(float(head.intercept_[0]), 6),
     }
+    if ngrams is not None:
+        payload["char_ngrams"] = {
+            "ngram_range": list(ngrams.ngram_range),
+            "vocabulary": sorted(ngrams.vocabulary_, key=ngrams.vocabulary_.get),
+            "idf": [round(float(v), 6) for v in ngrams.idf_],
+        }
     artifact = artifacts / task.artifact_name
     artifact.write_text(json.dumps(payload, indent=1) + "\n")
 
@@ -167,14 +192,21 @@ def train(
 
 
 def _model_card(task: Task, payload: dict[str, object], summary: str, model: str, policy: str, split: Path) -> str:
+    ngram_note = (
+        ", together with TF-IDF weights of character 2- to 5-grams within words (the 20,000 most frequent in the"
+        " training rows; vocabulary and idf stored in the artifact)"
+        if task.char_ngrams
+        else ""
+    )
     return f"""# Model card: {payload["model"]}
 
 Written by `moderation train {task.name}`; rebuild with that command (seeded, CPU only).
 
 - **Predicts**: {task.description}.
-- **Method**: a logistic-regression head (scikit-learn, C=1, balanced class weights) on frozen
-  {payload["encoder"]} sentence embeddings of the normalised text. In the service the score is the larger of
-  this head's probability and the {task.name} cue phrases' score (see `service/scoring/cues.py`).
+- **Method**: a logistic-regression head (scikit-learn, balanced class weights, C={payload["regularisation_C"]} chosen
+  by 5-fold cross-validation on the training rows) on frozen {payload["encoder"]} sentence embeddings of the
+  normalised text{ngram_note}. In the service the score is the larger of this head's probability and the
+  {task.name} cue phrases' score (see `service/scoring/cues.py`).
 - **Data**: `../shared/datasets/{task.dataset}` (sha256 `{payload["dataset_sha256"]}`). {task.licence}
 - **Split**: {payload["split"]}; the head is trained on the {payload["train_rows"]} training rows only, so the
   held-out figures below describe exactly the shipped artifact.
@@ -194,6 +226,14 @@ Scored through the service pipeline ({model}, policy {policy}); the held-out row
 {summary}
 ```
 """
+
+
+def _out_of_fold(strength: float, features: object, labels: np.ndarray) -> np.ndarray:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import cross_val_predict
+
+    head = LogisticRegression(C=strength, max_iter=5000, class_weight="balanced", random_state=SEED)
+    return np.asarray(cross_val_predict(head, features, labels, cv=5, method="predict_proba")[:, 1])
 
 
 def _threshold_at_fpr(probabilities: np.ndarray, labels: np.ndarray, max_fpr: float) -> float:

@@ -37,7 +37,7 @@ _AGENCY = r"(?:cia|mossad|fbi|nsa|kgb|fsb|mi6|deep state|globalists?|zionists?|s
 CONSPIRACY_CUES: tuple[CueFamily, ...] = (
     _family(
         "puppet_masters",
-        0.6,
+        0.7,
         rf"{_AGENCY}\s*(?:/\s*{_AGENCY}\s*)*(?:'s\s+)?(?:puppets?|stooges?|assets?|pawns?)",
         r"puppets?(?:\s+masters?)?",
         r"pull(?:s|ing|ed)? the strings",
@@ -46,7 +46,7 @@ CONSPIRACY_CUES: tuple[CueFamily, ...] = (
     ),
     _family(
         "staged_for_show",
-        0.5,
+        0.6,
         r"for public consumption",
         r"(?:all |just )?(?:a |for )?show for the (?:masses|public|sheep)",
         r"staged (?:event|attack|shooting|show)",
@@ -73,7 +73,7 @@ CONSPIRACY_CUES: tuple[CueFamily, ...] = (
     ),
     _family(
         "plandemic",
-        0.8,
+        0.85,
         r"plandemic",
         r"scamdemic",
         r"(?:virus|covid|pandemic) (?:was|is) (?:planned|a hoax|fake)",

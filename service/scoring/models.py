@@ -86,20 +86,51 @@ class MiniLMEncoder:
         )
 
 
+CHAR_NGRAM_RANGE = (2, 5)
+
+
+def char_ngram_vectorizer(vocabulary: list[str] | None = None, idf: list[float] | None = None) -> Any:
+    """TF-IDF over character n-grams within words; rebuilt from its vocabulary and idf, so no pickle is needed."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vectorizer = TfidfVectorizer(
+        analyzer="char_wb",
+        ngram_range=CHAR_NGRAM_RANGE,
+        sublinear_tf=True,
+        dtype=np.float32,
+        min_df=3,
+        max_features=20_000,
+        vocabulary={term: index for index, term in enumerate(vocabulary)} if vocabulary is not None else None,
+    )
+    if idf is not None:
+        vectorizer.idf_ = np.asarray(idf, dtype=np.float32)
+    return vectorizer
+
+
 @dataclass(frozen=True)
 class LinearHead:
-    """Logistic regression weights over sentence embeddings, stored as JSON (no pickles)."""
+    """Logistic regression weights over sentence embeddings (and, optionally, character n-grams), stored as JSON."""
 
-    coef: np.ndarray
+    coef: np.ndarray  # character n-gram weights first, when there are any, then the embedding weights
     intercept: float
+    char_ngrams: Any = None
 
-    def probability(self, embeddings: np.ndarray) -> np.ndarray:
-        logits = embeddings @ self.coef + self.intercept
+    def probability(self, batch: Batch) -> np.ndarray:
+        embedding_coef = self.coef[-batch.embeddings.shape[1] :]
+        logits = batch.embeddings @ embedding_coef + self.intercept
+        if self.char_ngrams is not None:
+            ngram_coef = self.coef[: len(self.coef) - len(embedding_coef)]
+            logits = logits + self.char_ngrams.transform(batch.texts) @ ngram_coef
         return np.asarray(1.0 / (1.0 + np.exp(-logits)))
 
     @classmethod
     def from_artifact(cls, payload: dict[str, Any]) -> LinearHead:
-        return cls(coef=np.asarray(payload["coef"], dtype=np.float32), intercept=float(payload["intercept"]))
+        ngrams = payload.get("char_ngrams")
+        return cls(
+            coef=np.asarray(payload["coef"], dtype=np.float32),
+            intercept=float(payload["intercept"]),
+            char_ngrams=char_ngram_vectorizer(ngrams["vocabulary"], ngrams["idf"]) if ngrams else None,
+        )
 
 
 @functools.cache
@@ -126,7 +157,7 @@ class HeadScorer:
     def score(self, batch: Batch) -> list[dict[str, float]]:
         if not batch.texts:
             return []
-        return [{self.category: _clip(p)} for p in self.head.probability(batch.embeddings)]
+        return [{self.category: _clip(p)} for p in self.head.probability(batch)]
 
 
 def _detoxify_cached_checkpoint(variant: str) -> Path:

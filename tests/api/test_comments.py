@@ -14,7 +14,7 @@ from tests.conftest import KEY_PREFIX, auth
 
 BENIGN = "Thanks for the article, the map of the region was really helpful."
 REJECT_TEXT = "shut up you fucking idiot"  # profanity and insult cues: reject
-REVIEW_TEXT = "the staged attack was a false flag by the deep state"
+REVIEW_TEXT = "the new mayor is a cia puppet and the speech was for public consumption"  # two cue families: review
 
 RECORD_KEYS = {
     "id", "version", "text", "thread_id", "author", "parent_id", "status", "verdict", "moderation", "created_at",

@@ -17,7 +17,7 @@ from tests.conftest import Gunicorn
 
 REJECT_TEXT = "shut up you fucking idiot"  # profanity and insult cues: reject
 MILDER_REJECT_TEXT = "I will kill you"  # threat cue alone: reject at toxicity 0.9
-REVIEW_TEXT = "the staged attack was a false flag by the deep state"  # review, conspiracy
+REVIEW_TEXT = "the new mayor is a cia puppet and the speech was for public consumption"  # two cue families: review
 BENIGN = "Thanks for the article, the map of the region was really helpful."
 JSON_TYPE = "application/json"
 PENDING_TEXTS = [REJECT_TEXT, MILDER_REJECT_TEXT, REVIEW_TEXT]  # three clearly different risks
