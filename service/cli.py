@@ -13,53 +13,68 @@ from types import FrameType
 
 from pydantic import ValidationError
 
-from service.config import Settings
+from service.config import Settings, describe_error
 
 
 def _settings() -> Settings:
-
     try:
         return Settings()
     except ValidationError as exc:
-        first = exc.errors()[0]
-        sys.exit(f"moderation: configuration error in {first['loc'][0]}: {first['msg']}")
+        sys.exit(f"moderation: {describe_error(exc)}")
 
 
 def serve(data_dir: Path) -> int:
-    """Start Redis unless REDIS_URL is set, make development keys if none are set, run gunicorn in front."""
+    """Start Redis unless REDIS_URL is set, make development keys if none are set, run gunicorn in front.
+
+    gunicorn and redis-server run in sessions of their own, so a terminal's Ctrl-C (SIGINT to the whole
+    foreground process group) reaches only this process. It asks gunicorn to drain with SIGTERM, waits for it,
+    and only then stops Redis, which the draining requests may still need.
+    """
     from service.config import generate_dev_keys
     from service.redis_server import LocalRedis
 
     settings = _settings()
-    environment = dict(os.environ)
-    local_redis = None
-    if "REDIS_URL" not in os.environ:
-        local_redis = LocalRedis(data_dir / "redis").start()
-        environment["REDIS_URL"] = local_redis.url
-        print(f"moderation: started redis-server at {local_redis.url} (append-only file in {data_dir / 'redis'})")
-    if not settings.api_keys:
-        keys = generate_dev_keys()
-        environment["MODERATION_API_KEYS"] = ",".join(f"{k.name}:{k.role.value}:{k.secret}" for k in keys)
-        print("moderation: no MODERATION_API_KEYS set; development keys for this run:")
-        for key in keys:
-            print(f"  {key.role.value:<10} Authorization: Bearer {key.secret}")
-    host = environment.get("HOST", "127.0.0.1")
-    print(f"moderation: serving on http://{host}:{settings.port}  (Ctrl-C stops)", flush=True)
-    command = [sys.executable, "-m", "gunicorn", "-c", "python:service.gunicorn_conf", "service.wsgi:app"]
-    server = subprocess.Popen(command, env=environment)
+    server: subprocess.Popen[bytes] | None = None
+    stopping = False
 
     def forward(signum: int, frame: FrameType | None) -> None:
-        if server.poll() is None:
+        nonlocal stopping
+        stopping = True  # no print here: the handler may interrupt a print of the main code
+        if server is not None and server.poll() is None:
             server.send_signal(signal.SIGTERM)
 
+    # Before anything starts: a signal during start-up must still end in the clean-up below.
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
+    environment = dict(os.environ)
+    local_redis = None
     try:
-        return server.wait()
+        if "redis_url" not in settings.model_fields_set:
+            local_redis = LocalRedis(data_dir / "redis").start()
+            environment["REDIS_URL"] = local_redis.url
+            print(f"moderation: started redis-server at {local_redis.url} (append-only file in {data_dir / 'redis'})")
+        if not settings.api_keys:
+            keys = generate_dev_keys()
+            environment["MODERATION_API_KEYS"] = ",".join(f"{k.name}:{k.role.value}:{k.secret}" for k in keys)
+            print("moderation: no MODERATION_API_KEYS set; development keys for this run:")
+            for key in keys:
+                print(f"  {key.role.value:<10} Authorization: Bearer {key.secret}")
+        if stopping:
+            return 0
+        host = environment.get("HOST", "127.0.0.1")
+        print(f"moderation: serving on http://{host}:{settings.port}  (Ctrl-C stops)", flush=True)
+        command = [sys.executable, "-m", "gunicorn", "-c", "python:service.gunicorn_conf", "service.wsgi:app"]
+        server = subprocess.Popen(command, env=environment, start_new_session=True)
+        if stopping:  # the signal came while Popen ran, before `server` was set
+            server.send_signal(signal.SIGTERM)
+        # gunicorn's graceful_timeout bounds the drain.
+        code = server.wait()
+        # Stopped by our SIGTERM before it had set up its handlers (still loading models): a requested stop.
+        return 0 if stopping and code == -signal.SIGTERM else code
     finally:
         if local_redis is not None:
             local_redis.stop()
-            print("moderation: redis-server stopped")
+            print("moderation: redis-server stopped", flush=True)
 
 
 def score(text: str) -> int:

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import unquote, urlsplit
 
-from pydantic import Field, field_validator
+import redis.connection
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ToxicityModelName = Literal[
@@ -67,6 +69,40 @@ def parse_thresholds(raw: str) -> dict[str, float]:
     return out
 
 
+def check_redis_url(url: str) -> str:
+    """Accept what redis-py's `from_url` connects to; never echo the URL, it may hold a password."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("redis", "rediss", "unix"):
+        found = f"scheme {parts.scheme!r}" if parts.scheme else "no scheme"
+        raise ValueError(f"must start with redis://, rediss:// or unix:// (this one has {found})")
+    if parts.scheme == "unix":
+        if not parts.path:
+            raise ValueError("a unix:// URL needs the socket path, e.g. unix:///run/redis.sock?db=0")
+    else:
+        if not parts.hostname:
+            raise ValueError(f"a {parts.scheme}:// URL needs a host, e.g. {parts.scheme}://127.0.0.1:6379/0")
+        try:
+            parts.port  # noqa: B018 - urlsplit checks the port only when it is read
+        except ValueError:
+            raise ValueError("the port must be a number from 1 to 65535") from None
+        # redis-py silently falls back to db 0 on a path that is not a number.
+        database = unquote(parts.path).replace("/", "")
+        if database and not database.isdigit():
+            raise ValueError(f"the database after the host must be a number, not {database!r}")
+    try:
+        redis.connection.parse_url(url)  # type: ignore[no-untyped-call]  # query arguments: ?db=, ?socket_timeout=
+    except ValueError as exc:
+        raise ValueError(str(exc)) from None
+    return url
+
+
+def describe_error(exc: ValidationError) -> str:
+    """One line naming the first bad variable, for start-up failures."""
+    first = exc.errors()[0]
+    where = first["loc"][0] if first["loc"] else "settings"
+    return f"configuration error in {where}: {first['msg'].removeprefix('Value error, ')}"
+
+
 def generate_dev_keys() -> tuple[ApiKey, ...]:
     return tuple(ApiKey(name=f"dev-{role.value}", role=role, secret=secrets.token_urlsafe(24)) for role in Role)
 
@@ -105,6 +141,11 @@ class Settings(BaseSettings):
     cache_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=1, validation_alias="MODERATION_CACHE_TTL_SECONDS")
     max_text_chars: int = Field(default=10_000, ge=1, le=1_000_000, validation_alias="MODERATION_MAX_TEXT_CHARS")
     max_body_bytes: int = Field(default=256 * 1024, ge=1024, validation_alias="MODERATION_MAX_BODY_BYTES")
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: str) -> str:
+        return check_redis_url(value)
 
     @field_validator("api_keys", mode="before")
     @classmethod

@@ -28,7 +28,10 @@ class Metrics:
             "moderation_http_requests", "HTTP requests", ["route", "method", "status"], registry=self.registry
         )
         self.latency = Histogram(
-            "moderation_http_request_seconds", "HTTP request latency", ["route", "method"], registry=self.registry
+            "moderation_http_request_seconds",
+            "HTTP request latency",
+            ["route", "method", "status"],
+            registry=self.registry,
         )
         self.cache_hits = Counter("moderation_verdict_cache_hits", "Verdicts served from Redis", registry=self.registry)
         self.cache_misses = Counter(
@@ -87,9 +90,13 @@ class Metrics:
 
         @app.after_request
         def _record(response: Response) -> Response:
-            route = request.url_rule.rule if request.url_rule else "unmatched"
+            labels = {
+                "route": request.url_rule.rule if request.url_rule else "unmatched",
+                "method": request.method,
+                "status": str(response.status_code),
+            }
             started = g.get("request_started")
             if started is not None:
-                self.latency.labels(route=route, method=request.method).observe(time.perf_counter() - started)
-            self.requests.labels(route=route, method=request.method, status=str(response.status_code)).inc()
+                self.latency.labels(**labels).observe(time.perf_counter() - started)
+            self.requests.labels(**labels).inc()
             return response

@@ -55,7 +55,9 @@ class LocalRedis:
             "--daemonize", "no",
             "--logfile", str((self.data_dir / "redis.log").resolve()),
         ]
-        self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL)
+        # Its own session: a terminal's Ctrl-C must not kill it under a server that is still draining requests;
+        # whoever started it stops it with stop().
+        self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, start_new_session=True)
         client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
         deadline = time.monotonic() + timeout
         while True:

@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import pytest
+import redis
 from pydantic import ValidationError
 
-from service.config import ApiKey, Role, Settings, generate_dev_keys, parse_api_keys, parse_thresholds
+from service.config import (
+    ApiKey,
+    Role,
+    Settings,
+    describe_error,
+    generate_dev_keys,
+    parse_api_keys,
+    parse_thresholds,
+)
+from service.store.connection import connect
 
 SETTINGS_ENV = (
     "REDIS_URL",
@@ -181,6 +191,71 @@ def test_settings_read_the_process_environment(monkeypatch: pytest.MonkeyPatch) 
 def test_settings_reject_invalid_values(overrides: dict[str, str]) -> None:
     with pytest.raises(ValidationError):
         Settings.model_validate(overrides)
+
+
+# --- REDIS_URL ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "complaint"),
+    [
+        ("http://x", "redis://, rediss:// or unix://"),
+        ("localhost:6379", "redis://, rediss:// or unix://"),
+        ("", "no scheme"),
+        ("redis://", "needs a host"),
+        ("redis://cache:port/0", "port"),
+        ("redis://cache:6379/zero", "database"),
+        ("unix://", "socket path"),
+        ("redis://cache:6379/0?socket_timeout=soon", "socket_timeout"),
+    ],
+)
+def test_settings_reject_a_redis_url_the_service_cannot_use(url: str, complaint: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        Settings.model_validate({"REDIS_URL": url})
+    line = describe_error(caught.value)
+    assert line.startswith("configuration error in REDIS_URL: ")
+    assert complaint in line
+    assert "\n" not in line
+
+
+def test_a_bad_redis_url_error_does_not_echo_the_password() -> None:
+    with pytest.raises(ValidationError) as caught:
+        Settings.model_validate({"REDIS_URL": "http://user:hunter2@cache:6379/0"})
+    assert "hunter2" not in describe_error(caught.value)
+
+
+def test_a_tls_url_with_user_password_port_and_db_reaches_the_connection() -> None:
+    client = connect(Settings.model_validate({"REDIS_URL": "rediss://user:pass@host:6380/2"}))
+    pool = client.connection_pool
+    assert pool.connection_class is redis.SSLConnection
+    assert {k: pool.connection_kwargs[k] for k in ("host", "port", "db", "username", "password")} == {
+        "host": "host",
+        "port": 6380,
+        "db": 2,
+        "username": "user",
+        "password": "pass",
+    }
+
+
+def test_a_password_only_url_with_a_db_reaches_the_connection() -> None:
+    """The password is percent-decoded; no username means Redis's default user (AUTH password)."""
+    client = connect(Settings.model_validate({"REDIS_URL": "redis://:s%40cret@cache.internal:6379/5"}))
+    pool = client.connection_pool
+    assert pool.connection_class is redis.Connection
+    assert pool.connection_kwargs["password"] == "s@cret"
+    assert pool.connection_kwargs.get("username") is None
+    assert (pool.connection_kwargs["host"], pool.connection_kwargs["port"], pool.connection_kwargs["db"]) == (
+        "cache.internal",
+        6379,
+        5,
+    )
+
+
+def test_a_unix_socket_url_with_a_db_reaches_the_connection() -> None:
+    client = connect(Settings.model_validate({"REDIS_URL": "unix:///run/redis/redis.sock?db=3"}))
+    pool = client.connection_pool
+    assert pool.connection_class is redis.UnixDomainSocketConnection
+    assert (pool.connection_kwargs["path"], pool.connection_kwargs["db"]) == ("/run/redis/redis.sock", 3)
 
 
 def test_settings_are_frozen() -> None:

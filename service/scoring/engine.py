@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections.abc import Callable
 
@@ -33,8 +34,18 @@ class ScoringEngine:
             "toxicity": f"{toxicity.name}+cues@{toxicity.version}",
             "conspiracy": f"{conspiracy.name}+cues@{conspiracy.version}",
         }
-        identity = "|".join([self.models["toxicity"], self.models["conspiracy"], policy.version])
-        # Part of every cache key: a new model or policy can never serve an old verdict.
+        # Cue phrases set score floors, so a changed cue changes verdicts just as a new model does.
+        cues = json.dumps(
+            {
+                category: [[f.name, f.weight, f.pattern.pattern, int(f.pattern.flags)] for f in families]
+                for category, families in CUES.items()
+            },
+            sort_keys=True,
+        )
+        cues_digest = hashlib.sha256(cues.encode()).hexdigest()[:16]
+        identity = "|".join([self.models["toxicity"], self.models["conspiracy"], policy.version, cues_digest])
+        # Part of every cache key: a new model, policy or cue can never serve an old verdict. Normalisation needs
+        # no version: the key's text hash is of the normalised text, and scores depend on nothing else of the text.
         self.fingerprint = hashlib.sha256(identity.encode()).hexdigest()[:16]
         self.observe: ScoreObserver = lambda model, seconds: None
         self._batcher: Batcher[NormalizedText, Verdict] = Batcher(self._score_now, max_batch, max_wait_seconds)

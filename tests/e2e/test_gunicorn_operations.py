@@ -9,6 +9,8 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -41,6 +43,34 @@ def two_workers(redis_server: LocalRedis, tmp_path: Path) -> Iterator[Gunicorn]:
     server.stop()
 
 
+def access_entry(server: Gunicorn, request_id: str, timeout: float = 10.0) -> dict[str, Any]:
+    """The access-log entry of a request: gunicorn writes it just after the response, so wait for it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        written = server.access_log.read_text()
+        for line in written[: written.rfind("\n") + 1].splitlines():  # whole lines only: one may be half written
+            entry: dict[str, Any] = json.loads(line)
+            if entry["request_id"] == request_id:
+                return entry
+        time.sleep(0.05)
+    raise AssertionError(f"no access-log entry for {request_id}")
+
+
+def test_access_log_stays_json_whatever_the_path(gunicorn: Gunicorn) -> None:
+    # Pasted into a JSON template, the quotes would add fields of the client's choosing, the backslash break the line.
+    path = '/"}, "status": 200, "forged": "\\ \u00fcber'
+    request_id = f"path-{uuid.uuid4().hex}"
+    response = httpx.get(gunicorn.url + quote(path), headers={"X-Request-ID": request_id})
+    assert response.status_code == 404
+
+    entry = access_entry(gunicorn, request_id)
+    assert entry["path"] == path
+    assert entry["status"] == 404
+    assert "forged" not in entry
+    for line in gunicorn.access_log.read_text().splitlines():
+        assert {"ts", "logger", "method", "path", "status", "request_id"} <= set(json.loads(line))
+
+
 def test_metrics_sum_over_workers_and_logs_are_json_without_comment_text(two_workers: Gunicorn) -> None:
     marker = f"marker{uuid.uuid4().hex}"
     returned_ids = set()
@@ -53,6 +83,15 @@ def test_metrics_sum_over_workers_and_logs_are_json_without_comment_text(two_wor
         assert response.status_code == 200
         returned_ids.add(response.headers["X-Request-ID"])
     assert returned_ids == {f"ops-{n}" for n in range(12)}
+    review_text = f"{marker} the new mayor is a cia puppet and the speech was for public consumption"
+    held = httpx.post(
+        f"{two_workers.url}/v1/comments",
+        json={"id": f"held-{uuid.uuid4()}", "text": review_text},
+        headers=auth("submitter"),
+    )
+    assert held.status_code == 201 and held.json()["status"] == "pending"
+    held_flags = held.json()["verdict"]["flags"]
+    assert held_flags
 
     text = httpx.get(f"{two_workers.url}/metrics").text
     samples = {
@@ -60,16 +99,28 @@ def test_metrics_sum_over_workers_and_logs_are_json_without_comment_text(two_wor
         for family in text_string_to_metric_families(text)
         for sample in family.samples
     }
-    key = ("moderation_http_requests_total", (("method", "POST"), ("route", "/v1/score"), ("status", "200")))
-    assert samples[key] == 12
+    scored = (("method", "POST"), ("route", "/v1/score"), ("status", "200"))
+    assert samples[("moderation_http_requests_total", scored)] == 12
+    assert samples[("moderation_http_request_seconds_count", scored)] == 12
     names = {name for name, _ in samples}
-    assert {"moderation_verdict_cache_misses_total", "moderation_queue_depth", "moderation_model_load_seconds"} <= names
-    assert "moderation_scoring_seconds_count" in names
+    assert {"moderation_verdict_cache_misses_total", "moderation_queue_depth"} <= names
+    assert samples[("moderation_queue_depth", (("status", "pending"),))] == 1
+    for flag in held_flags:
+        assert samples[("moderation_queue_pending_by_flag", (("flag", flag),))] == 1
+    # Scoring time per model, under the same model names as their load times.
+    loaded = {dict(labels)["model"] for name, labels in samples if name == "moderation_model_load_seconds"}
+    timed = {
+        dict(labels)["model"]: count
+        for (name, labels), count in samples.items()
+        if name == "moderation_scoring_seconds_count"
+    }
+    assert loaded and set(timed) == loaded
+    assert all(count >= 1 for count in timed.values())
 
     assert stop(two_workers) == 0
     logs = two_workers.access_log.read_text() + two_workers.error_log.read_text()
     assert marker not in logs, "comment text must not reach the logs"
-    access = [json.loads(line) for line in two_workers.access_log.read_text().splitlines() if line.startswith("{")]
+    access = [json.loads(line) for line in two_workers.access_log.read_text().splitlines()]
     assert {entry["request_id"] for entry in access if entry["path"] == "/v1/score"} == returned_ids
     # The error log is JSON, apart from third-party progress bars ("Loading weights") written straight to stderr.
     for line in two_workers.error_log.read_text().splitlines():

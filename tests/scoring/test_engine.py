@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -10,7 +11,7 @@ from service.app import load_engine
 from service.config import Settings
 from service.policy import Decision, Policy
 from service.schemas import Verdict
-from service.scoring.cues import cue_score, find_cues
+from service.scoring.cues import CUES, cue_score, find_cues
 from service.scoring.engine import ScoringEngine
 from service.scoring.normalize import normalize
 
@@ -132,6 +133,18 @@ def test_fingerprint_changes_with_a_different_policy(engine: ScoringEngine) -> N
     assert stricter.policy.version != engine.policy.version
     assert stricter.fingerprint != engine.fingerprint
     assert stricter.models == engine.models
+
+
+def test_fingerprint_changes_with_a_cue_weight(engine: ScoringEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    same = ScoringEngine(engine.toxicity, engine.conspiracy, engine.policy)
+    assert same.fingerprint == engine.fingerprint
+
+    first, *others = CUES["conspiracy"]
+    monkeypatch.setitem(CUES, "conspiracy", (dataclasses.replace(first, weight=first.weight / 2), *others))
+    reweighted = ScoringEngine(engine.toxicity, engine.conspiracy, engine.policy)
+    assert reweighted.models == engine.models
+    assert reweighted.policy.version == engine.policy.version
+    assert reweighted.fingerprint != engine.fingerprint
 
 
 def test_load_engine_is_cached_per_model_settings(engine: ScoringEngine) -> None:
