@@ -26,9 +26,9 @@ _BASE_REVIEW = {
     "insult": 0.5,
     "identity_attack": 0.5,
     "sexual_explicit": 0.5,
-    # Where the conspiracy head reaches a 5% false-positive rate out of fold on its training rows
-    # (service/artifacts/conspiracy-minilm-logreg.md); two distinct cue families also reach it.
-    "conspiracy": 0.85,
+    # The conspiracy model's own review threshold (service/artifacts/conspiracy-minilm-top3.md): within 10%
+    # false positives on training rows it did not fit. Two distinct cue families also reach it.
+    "conspiracy": 0.8,
 }
 _BASE_REJECT = {category: 0.9 for category in _BASE_REVIEW} | {"conspiracy": 0.95}
 # The embedded toxicity head: at 0.7 it reaches a 5% false-positive rate on out-of-fold

