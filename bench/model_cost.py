@@ -32,10 +32,14 @@ def _rss_mb() -> int:
     return int(status.split("VmRSS:")[1].split()[0]) // 1024
 
 
+def _texts() -> list[str]:
+    with open("../shared/datasets/psycomark-conspiracy.csv", newline="", encoding="utf-8") as handle:
+        return [row["text"][:400] for row in csv.DictReader(handle)][:COUNT]
+
+
 def main(kind: str) -> None:
     torch.set_num_threads(os.cpu_count() or 1)
-    with open("../shared/datasets/psycomark-conspiracy.csv", newline="", encoding="utf-8") as handle:
-        texts = [row["text"][:400] for row in csv.DictReader(handle)][:COUNT]
+    texts = _texts()
     before = _rss_mb()
     if kind == "embedded":
         from service.app import load_engine
@@ -81,8 +85,7 @@ def compare(revision: str, rounds: int = 3) -> None:
     from service.scoring.normalize import normalize
 
     torch.set_num_threads(os.cpu_count() or 1)
-    with open("../shared/datasets/psycomark-conspiracy.csv", newline="", encoding="utf-8") as handle:
-        texts = [row["text"][:400] for row in csv.DictReader(handle)][:COUNT]
+    texts = _texts()
     listing = subprocess.run(["git", "ls-tree", "--name-only", revision, "service/artifacts/"], check=True,
                              capture_output=True, text=True).stdout.split()
     baseline_dir = Path(tempfile.mkdtemp(prefix="baseline-heads-"))

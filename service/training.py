@@ -219,7 +219,6 @@ class FittedHead:
 
 def _fit_frozen_head(task: Task, texts: list[str], labels: np.ndarray, own_rows: int) -> FittedHead:
     from scipy.sparse import csr_matrix, hstack
-    from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
 
     features: Any = shared_encoder().encode(texts, batch_size=64, progress=True)[0]
@@ -233,13 +232,12 @@ def _fit_frozen_head(task: Task, texts: list[str], labels: np.ndarray, own_rows:
     strength = max(folds, key=lambda c: roc_auc_score(labels, folds[c]))
     # The dataset's rows only, without the easy extra negatives.
     suggested = _threshold_at_fpr(folds[strength][:own_rows], labels[:own_rows], task.review_fpr)
-    head = LogisticRegression(C=strength, max_iter=5000, class_weight="balanced", random_state=SEED)
-    head.fit(features, labels)
+    head = _logistic(strength).fit(features, labels)
     method = (
         f"a logistic-regression head (scikit-learn, balanced class weights, C={strength} chosen by 5-fold "
         "cross-validation on the training rows) on frozen sentence embeddings of the normalised text"
     )
-    summary = {
+    summary: dict[str, object] = {
         "method": method,
         "review_threshold": suggested,
         "threshold_source": "5-fold out-of-fold predictions over the dataset's training rows",
@@ -286,7 +284,7 @@ def _fit_branch_head(task: Task, texts: list[str], labels: np.ndarray) -> Fitted
         "weights of character 2- to 5-grams within words (the 20,000 most frequent in the training rows; "
         "vocabulary and idf stored in the artifact); the lower layers stay shared with the other heads"
     )
-    summary = {
+    summary: dict[str, object] = {
         "method": method,
         "branch_share": share,
         "review_threshold": suggested,
@@ -297,11 +295,8 @@ def _fit_branch_head(task: Task, texts: list[str], labels: np.ndarray) -> Fitted
 
 
 def _fit_ngram_head(texts: list[str], labels: np.ndarray) -> tuple[Any, Any]:
-    from sklearn.linear_model import LogisticRegression
-
     ngrams = char_ngram_vectorizer().fit(texts)
-    head = LogisticRegression(C=NGRAM_C, max_iter=5000, class_weight="balanced", random_state=SEED)
-    return head.fit(ngrams.transform(texts), labels), ngrams
+    return _logistic(NGRAM_C).fit(ngrams.transform(texts), labels), ngrams
 
 
 def _branch_logits(branch: EncoderBranch, states: list[Any], weights: np.ndarray, bias: float) -> np.ndarray:
@@ -359,12 +354,18 @@ Scored through the service pipeline ({model}, policy {policy}); the held-out row
 """
 
 
-def _out_of_fold(strength: float, features: object, labels: np.ndarray) -> np.ndarray:
+def _logistic(strength: float) -> Any:
+    """Every head's logistic regression: balanced class weights, seeded."""
     from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=strength, max_iter=5000, class_weight="balanced", random_state=SEED)
+
+
+def _out_of_fold(strength: float, features: object, labels: np.ndarray) -> np.ndarray:
     from sklearn.model_selection import cross_val_predict
 
-    head = LogisticRegression(C=strength, max_iter=5000, class_weight="balanced", random_state=SEED)
-    return np.asarray(cross_val_predict(head, features, labels, cv=5, method="predict_proba")[:, 1])
+    probabilities = cross_val_predict(_logistic(strength), features, labels, cv=5, method="predict_proba")
+    return np.asarray(probabilities[:, 1])
 
 
 def _branch_cost(branch: EncoderBranch, texts: list[str], rounds: int = 3) -> str:

@@ -47,6 +47,8 @@ class ScoringEngine:
         # Part of every cache key: a new model, policy or cue can never serve an old verdict. Normalisation needs
         # no version: the key's text hash is of the normalised text, and scores depend on nothing else of the text.
         self.fingerprint = hashlib.sha256(identity.encode()).hexdigest()[:16]
+        # Encoder layers some scorer runs on every batch, beside the shared pass.
+        self._branches = tuple(b for b in (toxicity.branch, conspiracy.branch) if b is not None)
         self.observe: ScoreObserver = lambda model, seconds: None
         self._batcher: Batcher[NormalizedText, Verdict] = Batcher(self._score_now, max_batch, max_wait_seconds)
 
@@ -83,8 +85,7 @@ class ScoringEngine:
 
     def _score_now(self, texts: list[NormalizedText]) -> list[Verdict]:
         """One model call per model for the whole batch; the MiniLM embeddings are computed once for all heads."""
-        branches = tuple(b for b in (self.toxicity.branch, self.conspiracy.branch) if b is not None)
-        batch = Batch([t.text for t in texts], branches)
+        batch = Batch([t.text for t in texts], self._branches)
         toxicity = self._timed(self.toxicity, batch)
         conspiracy = self._timed(self.conspiracy, batch)
         verdicts = []

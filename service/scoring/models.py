@@ -115,16 +115,16 @@ class MiniLMEncoder:
         chunks = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
         with torch.inference_mode():
             for chunk in tqdm(chunks, desc="encoding", unit="batch", disable=not progress):
-                tokens = self.tokenizer(
-                    [texts[i] for i in chunk], truncation=True, max_length=self.max_length, padding=True,
-                    return_tensors="pt",
-                )
+                tokens = self._tokens([texts[i] for i in chunk])
                 result = self.model(**tokens, output_hidden_states=bool(branches))
                 mask = tokens["attention_mask"]
                 outputs[0][chunk] = mean_pool(result.last_hidden_state, mask).numpy()
                 for slot, branch in enumerate(branches, start=1):
                     outputs[slot][chunk] = branch.embed(result.hidden_states[branch.start_layer], mask).numpy()
         return outputs
+
+    def _tokens(self, texts: list[str]) -> Any:
+        return self.tokenizer(texts, truncation=True, max_length=self.max_length, padding=True, return_tensors="pt")
 
     def layer_states(self, texts: list[str], layer: int, batch_size: int = 64) -> list[Any]:
         """Each text's unpadded token states after `layer` encoder layers: what a branch is trained on."""
@@ -134,10 +134,7 @@ class MiniLMEncoder:
         states: list[Any] = []
         with torch.inference_mode():
             for start in tqdm(range(0, len(texts), batch_size), desc=f"layer {layer} states", unit="batch"):
-                tokens = self.tokenizer(
-                    texts[start : start + batch_size], truncation=True, max_length=self.max_length, padding=True,
-                    return_tensors="pt",
-                )
+                tokens = self._tokens(texts[start : start + batch_size])
                 hidden = self.model(**tokens, output_hidden_states=True).hidden_states[layer]
                 lengths = tokens["attention_mask"].sum(dim=1).tolist()
                 states += [hidden[row, :length].clone() for row, length in enumerate(lengths)]
