@@ -53,33 +53,36 @@ logconfig_dict: dict[str, Any] = {
 class JsonAccessLogger(Logger):  # type: ignore[misc]
     """The access log as JSON lines, built as a dict and serialised: a client-chosen path cannot break the line.
 
-    The request id is the one the app returns in X-Request-ID. No bodies, no query strings.
+    The request id is the one the app returns in X-Request-ID. No bodies, no query strings. Reads only the fields
+    it logs: gunicorn's `atoms()` formats every header and environ entry, a visible share of a cache hit's cost.
     """
 
     def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: timedelta) -> None:
         if not self.access_log_enabled:
             return
         try:
-            line = json.dumps(self._entry(self.atoms(resp, req, environ, request_time)), ensure_ascii=False)
+            line = json.dumps(self._entry(resp, environ, request_time), ensure_ascii=False)
         except Exception:  # as gunicorn's own access(): a log line must never fail the request it describes
             self.exception("access log entry failed")
             return
         self.access_log.info("%s", line)
 
     @staticmethod
-    def _entry(atoms: dict[str, Any]) -> dict[str, Any]:
+    def _entry(resp: Any, environ: dict[str, Any], request_time: timedelta) -> dict[str, Any]:
         now = time.time()
+        status = resp.status.split(None, 1)[0] if isinstance(resp.status, str) else resp.status
+        request_id = next((value for name, value in resp.headers if name.lower() == "x-request-id"), None)
         return {
             "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z",
             "logger": "access",
-            "remote": atoms["h"],
-            "method": atoms["m"],
+            "remote": environ.get("REMOTE_ADDR", "-"),
+            "method": environ.get("REQUEST_METHOD"),
             # WSGI hands the percent-decoded path over as latin-1; the log shows the UTF-8 the client sent.
-            "path": atoms["U"].encode("latin-1").decode("utf-8", "replace"),
-            "status": int(atoms["s"]),
-            "bytes": atoms["B"],
-            "ms": atoms["M"],
-            "request_id": atoms.get("{x-request-id}o"),
+            "path": environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace"),
+            "status": int(status),
+            "bytes": getattr(resp, "sent", None),
+            "ms": request_time.seconds * 1000 + request_time.microseconds // 1000,
+            "request_id": request_id,
         }
 
 

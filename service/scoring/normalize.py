@@ -7,17 +7,27 @@ normalised text is reported at offsets into the text the author wrote.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import sys
 import unicodedata
 from dataclasses import dataclass
+
+Spans = tuple[tuple[int, int], ...]
 
 
 @dataclass(frozen=True)
 class NormalizedText:
     original: str
     text: str
-    # For each character of `text`, the [start, end) span it came from in `original`.
-    spans: tuple[tuple[int, int], ...]
+
+    @functools.cached_property
+    def spans(self) -> Spans:
+        """For each character of `text`, the [start, end) span it came from in `original`.
+
+        Built on first use: only texts with evidence to report need it, and a cache hit needs only the hash.
+        """
+        return _normalize_mapped(self.original)[1]
 
     def original_span(self, start: int, end: int) -> tuple[int, int]:
         """Map a [start, end) range of the normalised text to the original text."""
@@ -63,6 +73,12 @@ def _nfkc_chunks(chars: list[tuple[str, int]]) -> list[tuple[str, int, int]]:
     return runs
 
 
+@functools.cache
+def _removed_table() -> dict[int, None]:
+    """Every code point _is_removed drops, for str.translate (built once per process, in about 0.1 s)."""
+    return {code: None for code in range(sys.maxunicode + 1) if _is_removed(chr(code))}
+
+
 def has_visible_text(text: str) -> bool:
     """Whether normalising leaves anything: a cheap check for request validation."""
     return any(not char.isspace() and not _is_removed(char) for char in text)
@@ -70,6 +86,15 @@ def has_visible_text(text: str) -> bool:
 
 def normalize(original: str) -> NormalizedText:
     """NFKC, drop invisible and control characters, collapse whitespace, strip the ends."""
+    visible = original.translate(_removed_table())
+    if unicodedata.is_normalized("NFKC", visible):
+        # Most comments: nothing composes, so _normalize_mapped would only collapse whitespace, as this does.
+        return NormalizedText(original, " ".join(visible.split()))
+    return NormalizedText(original, _normalize_mapped(original)[0])
+
+
+def _normalize_mapped(original: str) -> tuple[str, Spans]:
+    """The normalised text with the original span of each of its characters."""
     visible = [(char, index) for index, char in enumerate(original) if not _is_removed(char)]
     if unicodedata.is_normalized("NFKC", "".join(char for char, _ in visible)):
         runs = [(char, index, index + 1) for char, index in visible]  # the common case: nothing to compose
@@ -93,4 +118,4 @@ def normalize(original: str) -> NormalizedText:
                 pending_space = None
             chars.append(char)
             spans.append((start, end))
-    return NormalizedText(original=original, text="".join(chars), spans=tuple(spans))
+    return "".join(chars), tuple(spans)

@@ -196,3 +196,28 @@ def test_different_texts_get_different_hashes() -> None:
     assert normalize("puppet").sha256 != normalize("puppets").sha256
     assert normalize("Puppet").sha256 != normalize("puppet").sha256  # case is kept
     assert normalize("a b").sha256 != normalize("ab").sha256
+
+
+_EVERY_ASCII = "".join(chr(code) for code in range(128))
+
+
+@pytest.mark.parametrize(
+    "original",
+    [
+        _EVERY_ASCII,
+        _EVERY_ASCII[::-1],
+        *(_EVERY_ASCII[start : start + 9] for start in range(0, 128, 4)),
+        "  a\x00 \x1c b\x7f\t\x0b\x0c c  ",
+        "Zionists control the \x00media\x1f, wake up\r\n",
+        "caf\u00e9\u200b  \u201cpuppet\u201d\u00a0show \U0001f600\u2003end",
+    ],
+)
+def test_text_that_needs_no_composition_agrees_with_its_span_map(original: str) -> None:
+    """Such text (most comments) takes a shortcut to the normalised text; the span map, built the general way,
+    must describe the same text."""
+    result = normalize(original)
+    _check_spans(result)
+    for index, char in enumerate(result.text):
+        start, end = result.spans[index]
+        piece = original[start:end]
+        assert piece.isspace() if char == " " else piece == char
