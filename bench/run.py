@@ -6,7 +6,9 @@ API on loopback from this process with unique comment-length texts from ../share
 1. cache-miss throughput with 32 concurrent single-comment clients, against the raw model's batched throughput
    (in process, batch 32) on the same number of texts, measured first in this run;
 2. p50 and p99 latency at concurrency 1, 8 and 32 (cache misses);
-3. cache-hit throughput against /healthz, a bare endpoint of the same app under the same gunicorn settings;
+3. cache-hit throughput against /healthz, a bare endpoint of the same app under the same gunicorn settings, in
+   alternating rounds (this machine's speed drifts between minutes); also the worker's CPU time per request,
+   which the client's own cost does not blur;
 4. resident memory of each gunicorn worker.
 
     .venv/bin/python bench/run.py --model embedded
@@ -30,6 +32,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -130,13 +133,78 @@ def run_load(
     }
 
 
+def scoring_batches(url: str) -> tuple[float, float]:
+    """Model calls so far and the texts they scored, from the service's own /metrics."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    calls = texts = 0.0
+    for family in text_string_to_metric_families(httpx.get(f"{url}/metrics", timeout=10).text):
+        for sample in family.samples:
+            if sample.name == "moderation_scoring_batch_texts_count":
+                calls += sample.value
+            elif sample.name == "moderation_scoring_batch_texts_sum":
+                texts += sample.value
+    return calls, texts
+
+
+def _workers(master: int) -> list[str]:
+    return Path(f"/proc/{master}/task/{master}/children").read_text().split()
+
+
 def worker_rss_mb(master: int) -> list[int]:
-    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
     sizes = []
-    for pid in children:
+    for pid in _workers(master):
         status = Path(f"/proc/{pid}/status").read_text()
         sizes.append(int(status.split("VmRSS:")[1].split()[0]) // 1024)
     return sizes
+
+
+def worker_cpu_seconds(master: int) -> float:
+    """User and system CPU time of all workers so far."""
+    ticks = 0
+    for pid in _workers(master):
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class _Rounds:
+    requests: int = 0
+    wall: float = 0.0
+    cpu: float = 0.0
+    errors: int = 0
+    p50s: list[float] = field(default_factory=list)
+
+    def add(self, figures: dict[str, float], wall: float, cpu: float) -> None:
+        self.requests += int(figures["requests"])
+        self.errors += int(figures["errors"])
+        self.wall += wall
+        self.cpu += cpu
+        self.p50s.append(figures["p50_ms"])
+
+    def summary(self) -> dict[str, float]:
+        return {
+            "requests": self.requests,
+            "concurrency": 32,
+            "throughput_rps": self.requests / self.wall,
+            "p50_ms": statistics.median(self.p50s),
+            "worker_cpu_ms_per_request": 1000 * self.cpu / self.requests,
+            "errors": self.errors,
+        }
+
+
+def hits_against_bare(
+    measure: Callable[..., dict[str, float]], master: int, url: str, bodies: list[dict[str, object]], rounds: int = 3
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Cache hits and /healthz in alternating rounds of 1000 requests at concurrency 32, summed over the rounds."""
+    hits, bare = _Rounds(), _Rounds()
+    for _ in range(rounds):
+        for total, path, load in ((hits, "/v1/score", bodies), (bare, "/healthz", None)):
+            cpu, started = worker_cpu_seconds(master), time.perf_counter()
+            figures = measure(url, path, load, 1000, 32)
+            total.add(figures, time.perf_counter() - started, worker_cpu_seconds(master) - cpu)
+    return hits.summary(), bare.summary()
 
 
 def main() -> None:
@@ -181,7 +249,10 @@ def main() -> None:
 
         measure: Callable[..., dict[str, float]] = run_load
         print(f"[{args.model}] cache misses at concurrency 32 ...", flush=True)
+        calls, scored = scoring_batches(url)
         miss = measure(url, "/v1/score", bodies(miss_texts), len(miss_texts), 32)
+        calls_after, scored_after = scoring_batches(url)
+        miss["texts_per_model_call"] = (scored_after - scored) / (calls_after - calls)
         latency: dict[int, dict[str, float]] = {}
         for concurrency, (start, end) in ((1, (0, 50)), (8, (50, 250)), (32, (250, 450))):
             print(f"[{args.model}] latency at concurrency {concurrency} ...", flush=True)
@@ -189,8 +260,8 @@ def main() -> None:
             latency[concurrency] = measure(url, "/v1/score", bodies(chunk), len(chunk), concurrency)
         one_alone = 1000 / raw_single(model_env, latency_texts[:50])
         print(f"[{args.model}] cache hits and the bare endpoint at concurrency 32 ...", flush=True)
-        hits = measure(url, "/v1/score", bodies(miss_texts[:100]), 2000, 32)
-        bare = measure(url, "/healthz", None, 2000, 32)
+        measure(url, "/v1/score", bodies(miss_texts[:100]), 100, 32)  # every hit text in the cache
+        hits, bare = hits_against_bare(measure, server.pid, url, bodies(miss_texts[:100]))
         rss = worker_rss_mb(server.pid)
     finally:
         server.send_signal(signal.SIGTERM)
@@ -209,6 +280,7 @@ def main() -> None:
         "cache_hit_c32": hits,
         "bare_endpoint_c32": bare,
         "cache_hit_ratio_to_bare": hits["throughput_rps"] / bare["throughput_rps"],
+        "cache_hit_worker_cpu_ratio": bare["worker_cpu_ms_per_request"] / hits["worker_cpu_ms_per_request"],
         "worker_rss_mb": rss,
     }
     out = ROOT / "var" / "bench" / f"{args.model}.json"
@@ -242,6 +314,7 @@ def print_table(result: dict[str, object], out: Path) -> None:
         ("raw model, batch 32, in process", f"{result['raw_batched_texts_per_s']:.1f} comments/s"),
         ("cache miss, 32 clients", f"{miss['throughput_rps']:.1f} comments/s  "
                                    f"(ratio to raw {result['cache_miss_ratio_to_raw']:.2f}; target >= 0.85)"),
+        ("texts per model call, cache misses", f"{miss['texts_per_model_call']:.1f}"),
         ("model's own time, one comment", f"{result['model_ms_one_comment']:.1f} ms"),
     ]
     for concurrency, figures in latency.items():
@@ -251,6 +324,9 @@ def print_table(result: dict[str, object], out: Path) -> None:
         ("cache hit, 32 clients", f"{hits['throughput_rps']:.0f} req/s"),
         ("bare endpoint /healthz, 32 clients", f"{bare['throughput_rps']:.0f} req/s  "
                                                f"(hit ratio {result['cache_hit_ratio_to_bare']:.2f}; target >= 0.7)"),
+        ("worker CPU a request, hit vs bare", f"{hits['worker_cpu_ms_per_request']:.2f} vs "
+                                              f"{bare['worker_cpu_ms_per_request']:.2f} ms  "
+                                              f"(bare / hit {result['cache_hit_worker_cpu_ratio']:.2f})"),
         ("worker resident memory", ", ".join(f"{mb} MB" for mb in result["worker_rss_mb"])),  # type: ignore[attr-defined]
         ("errors (non-200)", str(sum(int(f["errors"]) for f in (miss, hits, bare, *latency.values())))),
     ]

@@ -79,6 +79,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> OpenAPI:
     for scorer in (engine.toxicity, engine.conspiracy):
         metrics.model_load.labels(model=scorer.name).set(scorer.load_seconds)
     engine.observe = metrics.observe_scoring
+    engine.observe_batch = metrics.observe_batch
     app.extensions["moderation.metrics"] = metrics
     metrics.init_app(app)
 

@@ -40,6 +40,12 @@ class Metrics:
         self.scoring = Histogram(
             "moderation_scoring_seconds", "Time of one model call on a batch", ["model"], registry=self.registry
         )
+        self.batch_texts = Histogram(
+            "moderation_scoring_batch_texts",
+            "Texts scored together in one model call (requests that arrive together share a call)",
+            buckets=(1, 2, 4, 8, 16, 24, 32, 64, 100),
+            registry=self.registry,
+        )
         # Read from Redis at each scrape: the latest reading is the truth, whichever worker took it.
         self.queue_depth = Gauge(
             "moderation_queue_depth",
@@ -69,6 +75,9 @@ class Metrics:
 
     def observe_scoring(self, model: str, seconds: float) -> None:
         self.scoring.labels(model=model).observe(seconds)
+
+    def observe_batch(self, texts: int) -> None:
+        self.batch_texts.observe(texts)
 
     def set_queue(self, stats: dict[str, dict[str, int]]) -> None:
         for status, count in stats["by_status"].items():

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import re
 import time
-import uuid
 
 from flask import Flask, Response, g, has_request_context, request
 
@@ -43,7 +43,8 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def _assign_request_id() -> None:
         incoming = request.headers.get(REQUEST_ID_HEADER, "")
-        g.request_id = incoming if _VALID_ID.fullmatch(incoming) else uuid.uuid4().hex
+        # Unique is enough for an id; random bits skip uuid4's getrandom call, one GIL release less a request.
+        g.request_id = incoming if _VALID_ID.fullmatch(incoming) else f"{random.getrandbits(128):032x}"
 
     @app.after_request
     def _return_request_id(response: Response) -> Response:

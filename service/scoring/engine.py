@@ -16,6 +16,7 @@ from service.scoring.models import CONSPIRACY_ARTIFACT, Batch, HeadScorer, TextS
 from service.scoring.normalize import NormalizedText
 
 ScoreObserver = Callable[[str, float], None]
+BatchObserver = Callable[[int], None]
 
 
 class ScoringEngine:
@@ -50,6 +51,7 @@ class ScoringEngine:
         # Encoder layers some scorer runs on every batch, beside the shared pass.
         self._branches = tuple(b for b in (toxicity.branch, conspiracy.branch) if b is not None)
         self.observe: ScoreObserver = lambda model, seconds: None
+        self.observe_batch: BatchObserver = lambda texts: None
         self._batcher: Batcher[NormalizedText, Verdict] = Batcher(self._score_now, max_batch, max_wait_seconds)
 
     @classmethod
@@ -85,6 +87,7 @@ class ScoringEngine:
 
     def _score_now(self, texts: list[NormalizedText]) -> list[Verdict]:
         """One model call per model for the whole batch; the MiniLM embeddings are computed once for all heads."""
+        self.observe_batch(len(texts))
         batch = Batch([t.text for t in texts], self._branches)
         toxicity = self._timed(self.toxicity, batch)
         conspiracy = self._timed(self.conspiracy, batch)

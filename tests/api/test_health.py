@@ -118,6 +118,8 @@ def test_metrics_after_requests(client: FlaskClient, redis_client: redis.Redis) 
     # the models
     assert total(found, "moderation_scoring_seconds_count") >= 1
     assert "moderation_scoring_seconds_bucket" in found
+    assert total(found, "moderation_scoring_batch_texts_count") >= 1
+    assert total(found, "moderation_scoring_batch_texts_sum") >= 1
 
     # the queue
     assert total(found, "moderation_queue_depth", status="pending") == 1

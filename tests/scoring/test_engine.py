@@ -149,3 +149,12 @@ def test_fingerprint_changes_with_a_cue_weight(engine: ScoringEngine, monkeypatc
 
 def test_load_engine_is_cached_per_model_settings(engine: ScoringEngine) -> None:
     assert load_engine(Settings.model_validate({"REDIS_KEY_PREFIX": "other:", "PORT": "9999"})) is engine
+
+
+def test_each_model_call_reports_how_many_texts_it_scored(
+    engine: ScoringEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sizes: list[int] = []
+    monkeypatch.setattr(engine, "observe_batch", sizes.append)
+    engine.score([normalize(text) for text in ("first comment", "second comment", "third comment")])
+    assert sizes == [3]
