@@ -12,7 +12,14 @@ from service.policy import Policy, load_policy
 from service.schemas import EvidenceSpan, Verdict
 from service.scoring.batching import Batcher
 from service.scoring.cues import CUES, cue_score, find_cues
-from service.scoring.models import CONSPIRACY_ARTIFACT, Batch, HeadScorer, TextScorer, load_toxicity_scorer
+from service.scoring.models import (
+    CONSPIRACY_ARTIFACT,
+    Batch,
+    HeadScorer,
+    TextScorer,
+    load_toxicity_scorer,
+    no_openmp_team,
+)
 from service.scoring.normalize import NormalizedText
 
 ScoreObserver = Callable[[str, float], None]
@@ -56,13 +63,14 @@ class ScoringEngine:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ScoringEngine:
-        toxicity = load_toxicity_scorer(
-            settings.toxicity_model,
-            settings.detoxify_checkpoint,
-            settings.detoxify_hf_config,
-            settings.toxicity_head_path,
-        )
-        conspiracy = HeadScorer("conspiracy", settings.conspiracy_model_path or CONSPIRACY_ARTIFACT)
+        with no_openmp_team():
+            toxicity = load_toxicity_scorer(
+                settings.toxicity_model,
+                settings.detoxify_checkpoint,
+                settings.detoxify_hf_config,
+                settings.toxicity_head_path,
+            )
+            conspiracy = HeadScorer("conspiracy", settings.conspiracy_model_path or CONSPIRACY_ARTIFACT)
         return cls(
             toxicity, conspiracy, load_policy(settings), settings.batch_max_size, settings.batch_max_wait_ms / 1000
         )
