@@ -5,7 +5,8 @@ API on loopback from this process with unique comment-length texts from ../share
 
 1. cache-miss throughput with 32 concurrent single-comment clients, against the raw model's batched throughput
    (in process, batch 32) on the same number of texts, measured first in this run;
-2. p50 and p99 latency at concurrency 1, 8 and 32 (cache misses);
+2. p50 and p99 latency at concurrency 1, 8 and 32 (cache misses); the concurrency-1 figure against the model's
+   own time for one comment, the same 50 texts scored alone in process before the server starts;
 3. cache-hit throughput against /healthz, a bare endpoint of the same app under the same gunicorn settings, in
    alternating rounds (this machine's speed drifts between minutes); also the worker's CPU time per request,
    which the client's own cost does not blur;
@@ -76,19 +77,25 @@ def bert_base_checkpoint(directory: Path) -> dict[str, str]:
             "DETOXIFY_HF_CONFIG": str(hf_dir)}
 
 
-def raw_model_throughput(model_env: dict[str, str], texts: list[str]) -> float:
-    """The engine's own batched call, batch 32, in this process: the ceiling the service is measured against."""
+def raw_model(model_env: dict[str, str], batched: list[str], single: list[str]) -> tuple[float, float]:
+    """The engine's own calls in this process, before the server starts: the ceilings the service is measured
+    against. Batched comments per second (batch 32), and milliseconds for one comment scored alone."""
     from service.config import Settings
     from service.scoring.engine import ScoringEngine
     from service.scoring.normalize import normalize
 
     engine = ScoringEngine.from_settings(Settings.model_validate(model_env))
-    normalized = [normalize(t) for t in texts]
+    normalized = [normalize(t) for t in batched]
     engine._score_now(normalized[:32])  # warm-up
     started = time.perf_counter()
     for start in range(0, len(normalized), 32):
         engine._score_now(normalized[start : start + 32])
-    return len(normalized) / (time.perf_counter() - started)
+    per_second = len(normalized) / (time.perf_counter() - started)
+    alone = [normalize(t) for t in single]
+    started = time.perf_counter()
+    for text in alone:
+        engine._score_now([text])
+    return per_second, 1000 * (time.perf_counter() - started) / len(alone)
 
 
 def run_load(
@@ -221,8 +228,8 @@ def main() -> None:
     texts = comment_texts(misses + 450)
     miss_texts, latency_texts = texts[:misses], texts[misses:]
 
-    print(f"[{args.model}] raw model, in process, batch 32, {misses} texts ...", flush=True)
-    raw = raw_model_throughput(model_env, miss_texts)
+    print(f"[{args.model}] raw model, in process: batch 32 on {misses} texts, then 50 alone ...", flush=True)
+    raw, one_alone = raw_model(model_env, miss_texts, latency_texts[:50])
 
     redis = LocalRedis(work / "redis").start()
     port = free_port()
@@ -258,7 +265,6 @@ def main() -> None:
             print(f"[{args.model}] latency at concurrency {concurrency} ...", flush=True)
             chunk = latency_texts[start:end]
             latency[concurrency] = measure(url, "/v1/score", bodies(chunk), len(chunk), concurrency)
-        one_alone = 1000 / raw_single(model_env, latency_texts[:50])
         print(f"[{args.model}] cache hits and the bare endpoint at concurrency 32 ...", flush=True)
         measure(url, "/v1/score", bodies(miss_texts[:100]), 100, 32)  # every hit text in the cache
         hits, bare = hits_against_bare(measure, server.pid, url, bodies(miss_texts[:100]))
@@ -287,20 +293,6 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2))
     print_table(result, out)
-
-
-def raw_single(model_env: dict[str, str], texts: list[str]) -> float:
-    """Comments per second when the model scores one comment per call: the model's own time for one comment."""
-    from service.config import Settings
-    from service.scoring.engine import ScoringEngine
-    from service.scoring.normalize import normalize
-
-    engine = ScoringEngine.from_settings(Settings.model_validate(model_env))
-    engine._score_now([normalize(texts[0])])
-    started = time.perf_counter()
-    for text in texts:
-        engine._score_now([normalize(text)])
-    return len(texts) / (time.perf_counter() - started)
 
 
 def print_table(result: dict[str, object], out: Path) -> None:
