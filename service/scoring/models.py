@@ -219,7 +219,8 @@ def no_openmp_team() -> Iterator[None]:
 
     libgomp spins for only ~100 iterations before sleeping once a process holds more OpenMP threads than CPUs, so
     a second team (the loading thread's, or a preloading gunicorn master's counted into every forked worker) makes
-    each model call of the scoring thread about 20% slower. With one intra-op thread the loading runs inline.
+    each model call of the scoring thread 20 to 45% slower (measured on 2 cores). With one intra-op thread the
+    loading runs inline.
     """
     import torch
 
