@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from service.scoring.normalize import NormalizedText
 
@@ -178,7 +180,14 @@ def find_cues(normalized: NormalizedText, families: tuple[CueFamily, ...] = CONS
     return found
 
 
-def cue_score(evidence: list[Evidence], families: tuple[CueFamily, ...] = CONSPIRACY_CUES) -> float:
+class Cued(Protocol):
+    """Anything that names the cue family it matched: an Evidence, or the API's EvidenceSpan made from one."""
+
+    @property
+    def cue(self) -> str: ...
+
+
+def cue_score(evidence: Sequence[Cued], families: tuple[CueFamily, ...] = CONSPIRACY_CUES) -> float:
     """Noisy-OR over the distinct cue families present."""
     weights = {family.name: family.weight for family in families}
     miss = 1.0

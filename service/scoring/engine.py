@@ -102,9 +102,10 @@ class ScoringEngine:
         verdicts = []
         for text, tox, con in zip(texts, toxicity, conspiracy, strict=True):
             scores = {**tox, **con}
+            evidence = self.evidence(text)
             # A category's cue phrases set a floor under its model score.
             for category, families in CUES.items():
-                scores[category] = max(scores[category], cue_score(find_cues(text, families), families))
+                scores[category] = max(scores[category], cue_score(evidence[category], families))
             scores = {k: round(v, 4) for k, v in scores.items()}
             decision, flags = self.policy.decide(scores)
             verdicts.append(
@@ -112,7 +113,7 @@ class ScoringEngine:
                     decision=decision,
                     flags=flags,
                     scores=scores,
-                    evidence=self.evidence(text),
+                    evidence=evidence,
                     models=self.models,
                     policy=self.policy.version,
                     cached=False,
