@@ -86,9 +86,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> OpenAPI:
     client = connection.connect(settings)
     connection.init_app(app, client)
     keys = Keys(settings.redis_key_prefix)
-    service = ModerationService(
-        engine, VerdictCache(client, keys, settings.cache_ttl_seconds), CommentStore(client, keys)
-    )
+    cache = VerdictCache(client, keys, settings.cache_ttl_seconds, settings.local_cache_size)
+    service = ModerationService(engine, cache, CommentStore(client, keys))
     service.observe_cache = metrics.observe_cache
     context.init_app(app, service)
 

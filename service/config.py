@@ -139,6 +139,8 @@ class Settings(BaseSettings):
     batch_max_wait_ms: float = Field(default=2.0, ge=0, le=1000, validation_alias="MODERATION_BATCH_MAX_WAIT_MS")
 
     cache_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=1, validation_alias="MODERATION_CACHE_TTL_SECONDS")
+    # Verdicts each worker keeps in memory in front of Redis; 0 turns the memory layer off.
+    local_cache_size: int = Field(default=4096, ge=0, le=1_000_000, validation_alias="MODERATION_LOCAL_CACHE_SIZE")
     max_text_chars: int = Field(default=10_000, ge=1, le=1_000_000, validation_alias="MODERATION_MAX_TEXT_CHARS")
     max_body_bytes: int = Field(default=256 * 1024, ge=1024, validation_alias="MODERATION_MAX_BODY_BYTES")
 

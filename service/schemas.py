@@ -17,6 +17,9 @@ class EvidenceSpan(BaseModel):
 
 
 class Verdict(BaseModel):
+    # Frozen: the verdict cache hands one object to every request for the same text.
+    model_config = ConfigDict(frozen=True)
+
     decision: Decision
     flags: list[str] = Field(description="Categories at or above their review threshold")
     scores: dict[str, float] = Field(description="Every category's score in [0, 1]")

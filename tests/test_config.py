@@ -31,6 +31,7 @@ SETTINGS_ENV = (
     "MODERATION_REVIEW_THRESHOLDS",
     "MODERATION_REJECT_THRESHOLDS",
     "MODERATION_CACHE_TTL_SECONDS",
+    "MODERATION_LOCAL_CACHE_SIZE",
     "MODERATION_MAX_TEXT_CHARS",
     "MODERATION_MAX_BODY_BYTES",
 )
@@ -157,6 +158,7 @@ def test_settings_defaults() -> None:
     assert settings.review_thresholds == {}
     assert settings.reject_thresholds == {}
     assert settings.cache_ttl_seconds == 7 * 24 * 3600
+    assert settings.local_cache_size == 4096
     assert settings.max_text_chars == 10_000
     assert settings.max_body_bytes == 256 * 1024
 
@@ -168,6 +170,10 @@ def test_settings_read_aliases_and_ignore_extras() -> None:
     assert settings.redis_url == "redis://example:6380/2"
     assert settings.port == 9000
     assert settings.redis_key_prefix == "x:"
+
+
+def test_the_memory_layer_of_the_verdict_cache_can_be_turned_off() -> None:
+    assert Settings.model_validate({"MODERATION_LOCAL_CACHE_SIZE": "0"}).local_cache_size == 0
 
 
 def test_settings_read_the_process_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -183,6 +189,7 @@ def test_settings_read_the_process_environment(monkeypatch: pytest.MonkeyPatch) 
         {"REDIS_TIMEOUT_SECONDS": "0"},
         {"REDIS_TIMEOUT_SECONDS": "11"},
         {"MODERATION_CACHE_TTL_SECONDS": "0"},
+        {"MODERATION_LOCAL_CACHE_SIZE": "-1"},
         {"MODERATION_MAX_TEXT_CHARS": "0"},
         {"MODERATION_MAX_BODY_BYTES": "100"},
         {"MODERATION_TOXICITY_MODEL": "gpt"},

@@ -1,36 +1,68 @@
-"""Verdict cache: one key per (model-and-policy fingerprint, normalised text hash), with a TTL."""
+"""Verdict cache: one key per (model-and-policy fingerprint, normalised text hash), with a TTL.
+
+Redis is the cache every worker and replica shares. In front of it each worker keeps its most recent verdicts in
+memory: a repeat (a retried request, a copy-pasted comment in a raid) is then served without a network round trip,
+which under load is most of a cache hit's cost (each blocking call hands the GIL to another thread and back).
+Serving from memory cannot be stale: the key names the models, policy and cues, and they decide the verdict.
+"""
 
 from __future__ import annotations
 
+import threading
+
 import redis
+from cachetools import TTLCache
 
 from service.keys import Keys
 from service.schemas import Verdict
 
 
 class VerdictCache:
-    def __init__(self, client: redis.Redis, keys: Keys, ttl_seconds: int) -> None:
+    def __init__(self, client: redis.Redis, keys: Keys, ttl_seconds: int, local_size: int = 0) -> None:
         self._redis = client
         self._keys = keys
         self._ttl = ttl_seconds
+        # Never longer in memory than in Redis; the lock because cachetools' caches are not thread-safe.
+        self._local: TTLCache[str, Verdict] | None = TTLCache(local_size, ttl_seconds) if local_size else None
+        self._local_lock = threading.Lock()
 
     def get_many(self, fingerprint: str, text_hashes: list[str]) -> list[Verdict | None]:
-        """One round trip for the whole batch."""
+        """Worker memory first; one Redis round trip for the rest of the batch, if any."""
         if not text_hashes:
             return []
-        raw = self._redis.mget([self._keys.verdict(fingerprint, h) for h in text_hashes])
-        return [self._cached(value) if value else None for value in raw]
+        keys = [self._keys.verdict(fingerprint, h) for h in text_hashes]
+        found = self._recall(keys)
+        absent = [i for i, verdict in enumerate(found) if verdict is None]
+        if absent:
+            fetched: dict[str, Verdict] = {}
+            for i, value in zip(absent, self._redis.mget([keys[i] for i in absent]), strict=True):
+                if value:
+                    found[i] = fetched[keys[i]] = self._cached(value)
+            self._remember(fetched)
+        return found
 
     @staticmethod
     def _cached(value: str | bytes) -> Verdict:
-        verdict = Verdict.model_validate_json(value)
-        verdict.cached = True  # a fresh object, so set in place rather than copied (this is the hot cache-hit path)
-        return verdict
+        return Verdict.model_validate_json(value).model_copy(update={"cached": True})
 
     def put_many(self, fingerprint: str, entries: dict[str, Verdict]) -> None:
         if not entries:
             return
+        keys = {text_hash: self._keys.verdict(fingerprint, text_hash) for text_hash in entries}
         pipe = self._redis.pipeline(transaction=False)
         for text_hash, verdict in entries.items():
-            pipe.set(self._keys.verdict(fingerprint, text_hash), verdict.model_dump_json(), ex=self._ttl)
+            pipe.set(keys[text_hash], verdict.model_dump_json(), ex=self._ttl)
         pipe.execute()
+        self._remember({keys[h]: v.model_copy(update={"cached": True}) for h, v in entries.items()})
+
+    def _recall(self, keys: list[str]) -> list[Verdict | None]:
+        if self._local is None:
+            return [None] * len(keys)
+        with self._local_lock:
+            return [self._local.get(key) for key in keys]
+
+    def _remember(self, verdicts: dict[str, Verdict]) -> None:
+        if self._local is None or not verdicts:
+            return
+        with self._local_lock:
+            self._local.update(verdicts)

@@ -297,6 +297,18 @@ def test_score_uses_and_fills_the_cache(client: FlaskClient) -> None:
     assert record["verdict"]["cached"] is True
 
 
+@pytest.mark.parametrize(("memory", "served_from_memory"), [("4096", True), ("0", False)])
+def test_a_repeat_is_served_from_the_workers_memory_unless_turned_off(
+    env: dict[str, str], redis_client: redis.Redis, memory: str, served_from_memory: bool
+) -> None:
+    client = create_app({**env, "MODERATION_LOCAL_CACHE_SIZE": memory}).test_client()
+    body = {"comments": [{"text": f"a remark about the council vote {uuid.uuid4()}"}]}
+    assert client.post("/v1/score", json=body, headers=auth("submitter")).get_json()["results"][0]["cached"] is False
+    redis_client.flushdb()
+    again = client.post("/v1/score", json=body, headers=auth("submitter")).get_json()["results"][0]
+    assert again["cached"] is served_from_memory
+
+
 def test_score_body_is_encoded_as_jsonify_would(app: Flask, client: FlaskClient) -> None:
     """/v1/score serialises with pydantic for speed; the bytes stay jsonify's: compact, ASCII-escaped, newline."""
     cia = "\uff43\uff49\uff41"  # fullwidth "cia": normalised for the cue, non-ASCII in the evidence text

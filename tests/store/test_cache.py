@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
 
 import pytest
 import redis
+from pydantic import ValidationError
 
 from service.keys import Keys
 from service.policy import Decision
@@ -109,3 +112,104 @@ def test_put_overwrites(cache: VerdictCache) -> None:
     cache.put_many(FINGERPRINT, {_hash("a"): _verdict(Decision.ALLOW)})
     (got,) = cache.get_many(FINGERPRINT, [_hash("a")])
     assert got is not None and got.decision is Decision.ALLOW
+
+
+# The worker's memory in front of Redis.
+
+
+@pytest.fixture
+def remembering(redis_client: redis.Redis, keys: Keys) -> VerdictCache:
+    return VerdictCache(redis_client, keys, TTL, local_size=4)
+
+
+def test_a_verdict_put_by_this_worker_is_served_from_memory(
+    remembering: VerdictCache, redis_client: redis.Redis
+) -> None:
+    remembering.put_many(FINGERPRINT, {_hash("a"): _verdict()})
+    redis_client.flushdb()  # nothing left to fetch: the hit below can only come from memory
+    (got,) = remembering.get_many(FINGERPRINT, [_hash("a")])
+    assert got is not None and got.cached is True
+    assert got.model_copy(update={"cached": False}) == _verdict()
+
+
+def test_without_memory_every_lookup_goes_to_redis(cache: VerdictCache, redis_client: redis.Redis) -> None:
+    cache.put_many(FINGERPRINT, {_hash("a"): _verdict()})
+    redis_client.flushdb()
+    assert cache.get_many(FINGERPRINT, [_hash("a")]) == [None]
+
+
+def test_a_verdict_another_worker_put_is_fetched_once_then_remembered(
+    remembering: VerdictCache, redis_client: redis.Redis, keys: Keys
+) -> None:
+    VerdictCache(redis_client, keys, TTL, local_size=4).put_many(FINGERPRINT, {_hash("a"): _verdict()})
+    assert remembering.get_many(FINGERPRINT, [_hash("a")])[0] is not None
+    redis_client.flushdb()
+    assert remembering.get_many(FINGERPRINT, [_hash("a")])[0] is not None
+
+
+def test_one_batch_mixes_memory_redis_and_misses_in_order(
+    remembering: VerdictCache, redis_client: redis.Redis, keys: Keys
+) -> None:
+    remembering.put_many(FINGERPRINT, {_hash("mine"): _verdict(Decision.REVIEW)})
+    VerdictCache(redis_client, keys, TTL).put_many(FINGERPRINT, {_hash("theirs"): _verdict(Decision.ALLOW)})
+    got = remembering.get_many(FINGERPRINT, [_hash("theirs"), _hash("missing"), _hash("mine")])
+    assert got[0] is not None and got[0].decision is Decision.ALLOW
+    assert got[1] is None
+    assert got[2] is not None and got[2].decision is Decision.REVIEW
+
+
+def test_memory_keeps_only_the_most_recent_verdicts(remembering: VerdictCache, redis_client: redis.Redis) -> None:
+    texts = [f"text {i}" for i in range(6)]
+    for text in texts:
+        remembering.put_many(FINGERPRINT, {_hash(text): _verdict()})
+    redis_client.flushdb()
+    got = remembering.get_many(FINGERPRINT, [_hash(t) for t in texts])
+    assert [v is not None for v in got] == [False, False, True, True, True, True]
+
+
+def test_memory_forgets_a_verdict_when_its_ttl_ends(redis_client: redis.Redis, keys: Keys) -> None:
+    short = VerdictCache(redis_client, keys, 1, local_size=4)
+    short.put_many(FINGERPRINT, {_hash("a"): _verdict()})
+    redis_client.flushdb()
+    assert short.get_many(FINGERPRINT, [_hash("a")])[0] is not None
+    time.sleep(1.1)
+    assert short.get_many(FINGERPRINT, [_hash("a")]) == [None]
+
+
+def test_memory_is_per_fingerprint(remembering: VerdictCache, redis_client: redis.Redis) -> None:
+    remembering.put_many(FINGERPRINT, {_hash("a"): _verdict()})
+    redis_client.flushdb()
+    assert remembering.get_many("fedcba9876543210", [_hash("a")]) == [None]
+
+
+def test_a_remembered_verdict_cannot_be_changed_by_one_request_for_the_next(
+    remembering: VerdictCache,
+) -> None:
+    remembering.put_many(FINGERPRINT, {_hash("a"): _verdict()})
+    (got,) = remembering.get_many(FINGERPRINT, [_hash("a")])
+    assert got is not None
+    with pytest.raises(ValidationError):
+        got.decision = Decision.ALLOW  # type: ignore[misc]
+
+
+def test_concurrent_puts_and_gets_keep_every_entry_whole(redis_client: redis.Redis, keys: Keys) -> None:
+    """Threads of one worker share the memory layer; smaller than the key set, so it evicts all the while."""
+    shared = VerdictCache(redis_client, keys, TTL, local_size=8)
+    decisions = {_hash(f"text {i}"): (Decision.ALLOW, Decision.REVIEW)[i % 2] for i in range(40)}
+    VerdictCache(redis_client, keys, TTL).put_many(FINGERPRINT, {h: _verdict(d) for h, d in decisions.items()})
+    failures: list[str] = []
+
+    def work(offset: int) -> None:
+        for round_ in range(30):
+            text_hash = list(decisions)[(offset + round_) % len(decisions)]
+            shared.put_many(FINGERPRINT, {text_hash: _verdict(decisions[text_hash])})
+            for got, wanted in zip(shared.get_many(FINGERPRINT, list(decisions)), decisions.values(), strict=True):
+                if got is None or got.decision is not wanted:
+                    failures.append(f"{got!r} for {wanted}")
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures[:3]
