@@ -88,7 +88,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> OpenAPI:
     keys = Keys(settings.redis_key_prefix)
     cache = VerdictCache(client, keys, settings.cache_ttl_seconds, settings.local_cache_size)
     service = ModerationService(engine, cache, CommentStore(client, keys))
-    service.observe_cache = metrics.observe_cache
+    cache.observe = metrics.observe_cache
     context.init_app(app, service)
 
     guard.init_app(app)

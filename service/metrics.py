@@ -33,7 +33,14 @@ class Metrics:
             ["route", "method", "status"],
             registry=self.registry,
         )
-        self.cache_hits = Counter("moderation_verdict_cache_hits", "Verdicts served from Redis", registry=self.registry)
+        self.cache_hits = Counter(
+            "moderation_verdict_cache_hits",
+            "Verdicts served from the cache, by layer: the worker's memory or Redis",
+            ["layer"],
+            registry=self.registry,
+        )
+        self._memory_hits = self.cache_hits.labels(layer="memory")
+        self._redis_hits = self.cache_hits.labels(layer="redis")
         self.cache_misses = Counter(
             "moderation_verdict_cache_misses", "Verdicts that needed the models", registry=self.registry
         )
@@ -69,8 +76,9 @@ class Metrics:
             multiprocess_mode="max",
         )
 
-    def observe_cache(self, hits: int, misses: int) -> None:
-        self.cache_hits.inc(hits)
+    def observe_cache(self, memory: int, redis: int, misses: int) -> None:
+        self._memory_hits.inc(memory)
+        self._redis_hits.inc(redis)
         self.cache_misses.inc(misses)
 
     def observe_scoring(self, model: str, seconds: float) -> None:

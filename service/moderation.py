@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,7 +14,6 @@ from service.scoring.normalize import NormalizedText, normalize
 from service.store.cache import VerdictCache
 from service.store.comments import CommentStore, NotPending, QueuePage, VersionConflict, audit_entry
 
-CacheObserver = Callable[[int, int], None]
 _WRITE_ATTEMPTS = 5
 
 
@@ -32,7 +30,6 @@ class ModerationService:
         self.engine = engine
         self.cache = cache
         self.comments = comments
-        self.observe_cache: CacheObserver = lambda hits, misses: None
 
     def verdicts(self, texts: list[str]) -> list[Verdict]:
         """Cache first (one round trip), then one model call for all misses, each distinct text once."""
@@ -42,7 +39,6 @@ class ModerationService:
         missing: dict[str, NormalizedText] = {
             h: n for h, n, v in zip(hashes, normalized, found, strict=True) if v is None
         }
-        self.observe_cache(len(texts) - sum(v is None for v in found), sum(v is None for v in found))
         fresh = dict(zip(missing, self.engine.score(list(missing.values())), strict=True))
         self.cache.put_many(self.engine.fingerprint, fresh)
         return [

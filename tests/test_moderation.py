@@ -155,8 +155,8 @@ def test_queue_orders_submissions_by_risk(service: ModerationService, seed: dict
 
 
 def test_verdicts_second_call_is_cached(service: ModerationService, seed: dict[str, Any]) -> None:
-    observed: list[tuple[int, int]] = []
-    service.observe_cache = lambda hits, misses: observed.append((hits, misses))
+    observed: list[tuple[int, int, int]] = []
+    service.cache.observe = lambda memory, redis, misses: observed.append((memory, redis, misses))
     text = _text(seed, "seed-c2")
 
     (first,) = service.verdicts([text])
@@ -164,14 +164,14 @@ def test_verdicts_second_call_is_cached(service: ModerationService, seed: dict[s
     assert first.cached is False
     assert second.cached is True
     assert second.model_copy(update={"cached": False}) == first
-    assert observed == [(0, 1), (1, 0)]
+    assert observed == [(0, 0, 1), (0, 1, 0)]  # this service keeps no verdicts in memory
 
 
 def test_verdicts_batch_keeps_order_and_scores_duplicates_once(
     service: ModerationService, seed: dict[str, Any]
 ) -> None:
-    observed: list[tuple[int, int]] = []
-    service.observe_cache = lambda hits, misses: observed.append((hits, misses))
+    observed: list[tuple[int, int, int]] = []
+    service.cache.observe = lambda memory, redis, misses: observed.append((memory, redis, misses))
     c1, c3 = _text(seed, "seed-c1"), _text(seed, "seed-c3")
     service.verdicts([c3])
     verdicts = service.verdicts([c1, c3, c1])
@@ -179,7 +179,7 @@ def test_verdicts_batch_keeps_order_and_scores_duplicates_once(
     assert verdicts[0] == verdicts[2]
     assert verdicts[0].decision is not Decision.ALLOW
     assert verdicts[1].decision is Decision.ALLOW
-    assert observed[-1] == (1, 2)
+    assert observed[-1] == (0, 1, 2)
     assert service.verdicts([]) == []
 
 

@@ -9,12 +9,16 @@ Serving from memory cannot be stale: the key names the models, policy and cues, 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import redis
 from cachetools import TTLCache
 
 from service.keys import Keys
 from service.schemas import Verdict
+
+# Per lookup: verdicts found in worker memory, found in Redis, and missing.
+CacheObserver = Callable[[int, int, int], None]
 
 
 class VerdictCache:
@@ -25,6 +29,7 @@ class VerdictCache:
         # Never longer in memory than in Redis; the lock because cachetools' caches are not thread-safe.
         self._local: TTLCache[str, Verdict] | None = TTLCache(local_size, ttl_seconds) if local_size else None
         self._local_lock = threading.Lock()
+        self.observe: CacheObserver = lambda memory, redis, misses: None
 
     def get_many(self, fingerprint: str, text_hashes: list[str]) -> list[Verdict | None]:
         """Worker memory first; one Redis round trip for the rest of the batch, if any."""
@@ -33,12 +38,13 @@ class VerdictCache:
         keys = [self._keys.verdict(fingerprint, h) for h in text_hashes]
         found = self._recall(keys)
         absent = [i for i, verdict in enumerate(found) if verdict is None]
+        fetched: dict[str, Verdict] = {}
         if absent:
-            fetched: dict[str, Verdict] = {}
             for i, value in zip(absent, self._redis.mget([keys[i] for i in absent]), strict=True):
                 if value:
                     found[i] = fetched[keys[i]] = self._cached(value)
             self._remember(fetched)
+        self.observe(len(keys) - len(absent), len(fetched), len(absent) - len(fetched))
         return found
 
     @staticmethod

@@ -152,10 +152,13 @@ def test_one_batch_mixes_memory_redis_and_misses_in_order(
 ) -> None:
     remembering.put_many(FINGERPRINT, {_hash("mine"): _verdict(Decision.REVIEW)})
     VerdictCache(redis_client, keys, TTL).put_many(FINGERPRINT, {_hash("theirs"): _verdict(Decision.ALLOW)})
+    observed: list[tuple[int, int, int]] = []
+    remembering.observe = lambda memory, redis, misses: observed.append((memory, redis, misses))
     got = remembering.get_many(FINGERPRINT, [_hash("theirs"), _hash("missing"), _hash("mine")])
     assert got[0] is not None and got[0].decision is Decision.ALLOW
     assert got[1] is None
     assert got[2] is not None and got[2].decision is Decision.REVIEW
+    assert observed == [(1, 1, 1)]  # from memory, from Redis, missing
 
 
 def test_memory_keeps_only_the_most_recent_verdicts(remembering: VerdictCache, redis_client: redis.Redis) -> None:
