@@ -7,13 +7,17 @@ normalised text is reported at offsets into the text the author wrote.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import hashlib
+import re
 import sys
 import unicodedata
 from dataclasses import dataclass
 
 Spans = tuple[tuple[int, int], ...]
+# A run of characters str.split() keeps together: re's \s is the same Unicode whitespace.
+_WORD = re.compile(r"\S+")
 
 
 @dataclass(frozen=True)
@@ -33,11 +37,44 @@ class NormalizedText:
         """Map a [start, end) range of the normalised text to the original text."""
         if start >= end:
             raise ValueError("empty range")
+        if self._words is not None:
+            return self._words.span(start)[0], self._words.span(end - 1)[1]
         return self.spans[start][0], self.spans[end - 1][1]
+
+    @functools.cached_property
+    def _words(self) -> _Words | None:
+        """The word map, when normalising only collapsed whitespace: most comments, and far cheaper than `spans`."""
+        if not unicodedata.is_normalized("NFKC", self.original) or " ".join(self.original.split()) != self.text:
+            return None
+        return _Words(self.original)
 
     @property
     def sha256(self) -> str:
         return text_hash(self.text)
+
+
+class _Words:
+    """`NormalizedText.spans` of a text that normalising only collapsed whitespace in, one character at a time.
+
+    Each word's characters map one to one; the single space after a word maps to the first whitespace character
+    that followed it in the original.
+    """
+
+    def __init__(self, original: str) -> None:
+        self._original_starts: list[int] = []
+        self._lengths: list[int] = []
+        self._starts: list[int] = []
+        position = 0
+        for word in _WORD.finditer(original):
+            self._original_starts.append(word.start())
+            self._lengths.append(word.end() - word.start())
+            self._starts.append(position)
+            position += word.end() - word.start() + 1
+
+    def span(self, index: int) -> tuple[int, int]:
+        word = bisect.bisect_right(self._starts, index) - 1
+        at = self._original_starts[word] + min(index - self._starts[word], self._lengths[word])
+        return at, at + 1
 
 
 def text_hash(normalized: str) -> str:

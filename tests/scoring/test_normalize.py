@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import csv
 import unicodedata
 
 import pytest
 
 from service.scoring.normalize import NormalizedText, normalize, text_hash
+from tests.conftest import SHARED
 
 
 def _check_spans(result: NormalizedText) -> None:
@@ -221,3 +223,40 @@ def test_text_that_needs_no_composition_agrees_with_its_span_map(original: str) 
         start, end = result.spans[index]
         piece = original[start:end]
         assert piece.isspace() if char == " " else piece == char
+
+
+@pytest.mark.parametrize(
+    ("original", "by_word"),
+    [
+        ("plain words, single spaces", True),
+        ("  leading and trailing  ", True),
+        ("para one\n\n\tpara two\r\n", True),
+        ("no\u00a0break\u2003em\u3000ideographic \x1c file separator", False),  # NBSP and co. are not NFKC
+        ("caf\u00e9 \U0001f600  \u201cpuppet\u201d", True),
+        ("q\u0301 has no composed form", True),  # NFKC leaves it as written
+        ("\u00a8 becomes space and mark", False),
+        ("zero\u200bwidth inside", False),
+        (_EVERY_ASCII, False),
+    ],
+)
+def test_original_span_agrees_with_the_span_map_for_every_range(original: str, by_word: bool) -> None:
+    """Text that only needed its whitespace collapsed is mapped by word, not through the span map: the same answer."""
+    result = normalize(original)
+    assert (result._words is not None) is by_word
+    for start in range(len(result.text)):
+        for end in range(start + 1, len(result.text) + 1):
+            assert result.original_span(start, end) == (result.spans[start][0], result.spans[end - 1][1])
+
+
+def test_every_comment_of_the_labelled_data_maps_the_same_by_word_and_by_span_map() -> None:
+    """Real comments (tweets, with their line breaks, emoji and odd spaces), each character's span compared."""
+    with (SHARED / "datasets" / "davidson-labeled.csv").open(newline="", encoding="utf-8") as handle:
+        tweets = [row["tweet"] for row in csv.DictReader(handle)][:3000]
+    by_word = 0
+    for tweet in tweets:
+        result = normalize(tweet)
+        if result._words is None:
+            continue
+        by_word += 1
+        assert [result.original_span(i, i + 1) for i in range(len(result.text))] == list(result.spans), tweet
+    assert by_word > len(tweets) * 0.9
