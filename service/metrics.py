@@ -77,9 +77,10 @@ class Metrics:
         )
 
     def observe_cache(self, memory: int, redis: int, misses: int) -> None:
-        self._memory_hits.inc(memory)
-        self._redis_hits.inc(redis)
-        self.cache_misses.inc(misses)
+        # Each increment takes a lock; a cache hit is one lookup that found one verdict in one place.
+        for counter, count in ((self._memory_hits, memory), (self._redis_hits, redis), (self.cache_misses, misses)):
+            if count:
+                counter.inc(count)
 
     def observe_scoring(self, model: str, seconds: float) -> None:
         self.scoring.labels(model=model).observe(seconds)

@@ -54,7 +54,7 @@ class ModerationService:
         """
         if not any(verdict.evidence.values()):
             return verdict
-        return verdict.model_copy(update={"evidence": self.engine.evidence(text)})
+        return verdict.model_copy(update={"evidence": self.engine.evidence(text, known=verdict.evidence)})
 
     def submit(self, comment: dict[str, Any]) -> tuple[CommentRecord, bool]:
         """Create, replay (same text: unchanged) or edit (new text: re-scored). Returns (record, created)."""

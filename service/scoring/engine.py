@@ -82,12 +82,21 @@ class ScoringEngine:
         return result
 
     @staticmethod
-    def evidence(text: NormalizedText) -> dict[str, list[EvidenceSpan]]:
-        """Evidence spans point into this exact original text, so they are never taken from the cache."""
-        return {
-            category: [EvidenceSpan.model_validate(e, from_attributes=True) for e in find_cues(text, families)]
-            for category, families in CUES.items()
-        }
+    def evidence(
+        text: NormalizedText, known: dict[str, list[EvidenceSpan]] | None = None
+    ) -> dict[str, list[EvidenceSpan]]:
+        """Evidence spans point into this exact original text, so they are never taken from the cache.
+
+        `known`: the evidence of a verdict for the same normalised text. Cues match the normalised text, so only
+        the cue families named there can match this text: the others are not run again.
+        """
+        found: dict[str, list[EvidenceSpan]] = {}
+        for category, families in CUES.items():
+            if known is not None:
+                names = {span.cue for span in known.get(category, ())}
+                families = tuple(family for family in families if family.name in names)
+            found[category] = [EvidenceSpan.model_validate(e, from_attributes=True) for e in find_cues(text, families)]
+        return found
 
     def score(self, texts: list[NormalizedText]) -> list[Verdict]:
         """Verdicts in order; scored together with the texts of concurrent requests in this process."""

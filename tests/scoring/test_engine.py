@@ -115,6 +115,26 @@ def test_cosmetic_variants_score_the_same(engine: ScoringEngine) -> None:
     assert (first.decision, first.flags) == (second.decision, second.flags)
 
 
+def test_evidence_looks_again_only_for_the_cues_a_verdict_for_the_same_text_found(
+    seed: dict[str, Any],
+) -> None:
+    """A cache hit relocates its verdict's evidence in this original; the cues it did not find cannot match."""
+    first = "you idiot, he is a cia puppet and it is all for public consumption"
+    variant = "you\u200b idiot,\n he is a \uff43\uff49\uff41 puppet and it is all for public  consumption"
+    assert normalize(first).text == normalize(variant).text
+    known = ScoringEngine.evidence(normalize(first))
+    assert {s.cue for spans in known.values() for s in spans} == {"insult", "puppet_masters", "staged_for_show"}
+    assert ScoringEngine.evidence(normalize(variant), known=known) == ScoringEngine.evidence(normalize(variant))
+    for comment in seed["comments"]:
+        text = normalize(comment["text"])
+        found = ScoringEngine.evidence(text)
+        assert ScoringEngine.evidence(text, known=found) == found, comment["id"]
+    assert ScoringEngine.evidence(normalize(first), known={"conspiracy": [], "toxicity": []}) == {
+        "conspiracy": [],
+        "toxicity": [],
+    }
+
+
 def test_empty_batch(engine: ScoringEngine) -> None:
     assert engine.score([]) == []
 
