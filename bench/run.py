@@ -1,6 +1,7 @@
 """`make bench`: throughput and latency of the service under gunicorn, against baselines measured in the same run.
 
-Starts a real redis-server and gunicorn with the image's configuration (docker/gunicorn.conf.py), then drives the
+Starts a real redis-server and gunicorn with the image's configuration (docker/gunicorn.conf.py, its defaults
+unless the environment sets WEB_CONCURRENCY or GUNICORN_THREADS), then drives the
 API on loopback from this process (http.client, light on the shared CPUs) with unique comment-length texts from
 ../shared/datasets:
 
@@ -308,6 +309,7 @@ def main() -> None:
     parser.add_argument("--texts", type=int, default=0, help="cache-miss texts at concurrency 32 (default by model)")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from service import gunicorn_conf  # the settings the server below reads, from the same environment
     from service.redis_server import LocalRedis, free_port
 
     misses = args.texts or (640 if args.model == "embedded" else 160)
@@ -323,7 +325,7 @@ def main() -> None:
     redis = LocalRedis(work / "redis").start()
     port = free_port()
     env = {**os.environ, **model_env, "REDIS_URL": redis.url, "PORT": str(port), "HF_HUB_OFFLINE": "1",
-           "MODERATION_API_KEYS": f"bench:admin:{KEY}", "GUNICORN_THREADS": os.environ.get("GUNICORN_THREADS", "32")}
+           "MODERATION_API_KEYS": f"bench:admin:{KEY}"}
     url = f"http://127.0.0.1:{port}"
     log = work / "gunicorn.log"
 
@@ -363,7 +365,7 @@ def main() -> None:
     result = {
         "model": args.model if args.model == "embedded" else "bert-base (Detoxify original shapes, random weights)",
         "machine": f"{os.cpu_count()} cores",
-        "gunicorn": {"workers": int(env.get("WEB_CONCURRENCY", "1")), "threads": int(env["GUNICORN_THREADS"])},
+        "gunicorn": {"workers": gunicorn_conf.workers, "threads": gunicorn_conf.threads},
         "raw_batched_texts_per_s": raw,
         "raw_batched_before_and_after_misses": [raw_before, raw_after],
         "raw_batch_16_texts_per_s": raw_16,

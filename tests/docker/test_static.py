@@ -194,6 +194,13 @@ def test_gunicorn_reads_workers_threads_and_port_from_the_environment(tmp_path: 
     assert settings["logger_class"] == "service.gunicorn_conf.JsonAccessLogger"
 
 
+def test_gunicorn_runs_as_many_threads_as_a_batch_holds_by_default() -> None:
+    from service.config import Settings
+
+    # Each request waits in its thread while scored: fewer threads than the batch size and batches never fill.
+    assert gunicorn_settings(without_gunicorn_variables())["threads"] >= Settings.model_fields["batch_max_size"].default
+
+
 def test_gunicorn_drains_within_the_time_compose_waits_before_sigkill(compose: dict[str, Any]) -> None:
     graceful = gunicorn_settings(without_gunicorn_variables())["graceful_timeout"]
     stop_grace = re.fullmatch(r"(\d+)s", compose["services"]["api"]["stop_grace_period"])
