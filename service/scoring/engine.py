@@ -57,6 +57,8 @@ class ScoringEngine:
         self.fingerprint = hashlib.sha256(identity.encode()).hexdigest()[:16]
         # Encoder layers some scorer runs on every batch, beside the shared pass.
         self._branches = tuple(b for b in (toxicity.branch, conspiracy.branch) if b is not None)
+        # With a Detoxify toxicity model, the encoder's top layers would be computed for nothing.
+        self._final_embeddings = toxicity.reads_final_embeddings or conspiracy.reads_final_embeddings
         self.observe: ScoreObserver = lambda model, seconds: None
         self.observe_batch: BatchObserver = lambda texts: None
         self._batcher: Batcher[NormalizedText, Verdict] = Batcher(self._score_now, max_batch, max_wait_seconds)
@@ -105,7 +107,7 @@ class ScoringEngine:
     def _score_now(self, texts: list[NormalizedText]) -> list[Verdict]:
         """One model call per model for the whole batch; the MiniLM embeddings are computed once for all heads."""
         self.observe_batch(len(texts))
-        batch = Batch([t.text for t in texts], self._branches)
+        batch = Batch([t.text for t in texts], self._branches, self._final_embeddings)
         toxicity = self._timed(self.toxicity, batch)
         conspiracy = self._timed(self.conspiracy, batch)
         verdicts = []

@@ -47,18 +47,25 @@ class Branch(Protocol):
 
 
 class Batch:
-    """Texts scored together. The encoder runs once, on first use, for the base embeddings and every branch."""
+    """Texts scored together. The encoder runs once, on first use, for the base embeddings and every branch.
 
-    def __init__(self, texts: list[str], branches: tuple[Branch, ...] = ()) -> None:
+    `final=False` when no scorer reads the encoder's final embeddings (a Detoxify toxicity model beside the
+    conspiracy branch): only the layers below the branches run.
+    """
+
+    def __init__(self, texts: list[str], branches: tuple[Branch, ...] = (), final: bool = True) -> None:
         self.texts = texts
         self.branches = branches
+        self.final = final
 
     @cached_property
     def _encoded(self) -> list[np.ndarray]:
-        return shared_encoder().encode(self.texts, branches=self.branches)
+        return shared_encoder().encode(self.texts, branches=self.branches, final=self.final)
 
     @property
     def embeddings(self) -> np.ndarray:
+        if not self.final:
+            raise RuntimeError("this batch was built without the encoder's final embeddings")
         return self._encoded[0]
 
     def branch_embeddings(self, branch: Branch) -> np.ndarray:
@@ -72,6 +79,7 @@ class TextScorer(Protocol):
     version: str
     load_seconds: float
     branch: Branch | None  # encoder layers this scorer needs run on every batch, if any
+    reads_final_embeddings: bool  # whether it needs the shared encoder's last layer
 
     def score(self, batch: Batch) -> list[dict[str, float]]: ...
 
@@ -104,26 +112,54 @@ class MiniLMEncoder:
         self.config = self.model.config
 
     def encode(
-        self, texts: list[str], branches: tuple[Branch, ...] = (), batch_size: int = 32, progress: bool = False
+        self,
+        texts: list[str],
+        branches: tuple[Branch, ...] = (),
+        batch_size: int = 32,
+        progress: bool = False,
+        final: bool = True,
     ) -> list[np.ndarray]:
-        """Normalised sentence embeddings `(len(texts), 384)`: the final layer's, then one array per branch."""
+        """Normalised sentence embeddings `(len(texts), 384)`: the final layer's, then one array per branch.
+
+        `final=False`: only the layers the branches start from run, and the first array stays zero.
+        """
         import torch
         from tqdm import tqdm
 
         width = self.config.hidden_size
         outputs = [np.zeros((len(texts), width), dtype=np.float32) for _ in range(1 + len(branches))]
+        if not final and not branches:
+            return outputs
         # Similar lengths share a chunk: less padding, the same results.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         chunks = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
         with torch.inference_mode():
             for chunk in tqdm(chunks, desc="encoding", unit="batch", disable=not progress):
                 tokens = self._tokens([texts[i] for i in chunk])
-                result = self.model(**tokens, output_hidden_states=bool(branches))
                 mask = tokens["attention_mask"]
-                outputs[0][chunk] = mean_pool(result.last_hidden_state, mask).numpy()
+                if final:
+                    result = self.model(**tokens, output_hidden_states=bool(branches))
+                    outputs[0][chunk] = mean_pool(result.last_hidden_state, mask).numpy()
+                    states = result.hidden_states
+                else:
+                    states = self._lower_states(tokens, max(branch.start_layer for branch in branches))
                 for slot, branch in enumerate(branches, start=1):
-                    outputs[slot][chunk] = branch.embed(result.hidden_states[branch.start_layer], mask).numpy()
+                    outputs[slot][chunk] = branch.embed(states[branch.start_layer], mask).numpy()
         return outputs
+
+    def _lower_states(self, tokens: Any, layers: int) -> list[Any]:
+        """The token states after 0 (the embeddings) to `layers` encoder layers, as `hidden_states` numbers them."""
+        from transformers.masking_utils import create_bidirectional_mask
+
+        states = self.model.embeddings(input_ids=tokens["input_ids"], token_type_ids=tokens.get("token_type_ids"))
+        mask = create_bidirectional_mask(
+            config=self.config, inputs_embeds=states, attention_mask=tokens["attention_mask"]
+        )
+        found = [states]
+        for layer in self.model.encoder.layer[:layers]:
+            states = layer(states, mask)
+            found.append(states)
+        return found
 
     def _tokens(self, texts: list[str]) -> Any:
         return self.tokenizer(texts, truncation=True, max_length=self.max_length, padding=True, return_tensors="pt")
@@ -250,6 +286,7 @@ class HeadScorer:
         self.name = str(payload["model"])
         self.head = LinearHead.from_artifact(payload, artifact.parent)
         self.branch = self.head.branch
+        self.reads_final_embeddings = self.branch is None
         # The artifact names its branch file by digest, so this version covers both.
         self.version = _file_digest(artifact)
         shared_encoder()
@@ -300,6 +337,7 @@ class DetoxifyScorer:
         self.version = f"{version('detoxify')}-{_file_digest(digest_source)}"
         self.categories = tuple(c for c in DETOXIFY_CATEGORIES if c in self._model.class_names)
         self.branch: Branch | None = None
+        self.reads_final_embeddings = False
         self.load_seconds = time.perf_counter() - started
 
     def score(self, batch: Batch) -> list[dict[str, float]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -48,6 +49,31 @@ def test_a_branch_of_unchanged_layers_reproduces_the_encoder(encoder: MiniLMEnco
     batch = Batch(TEXTS, (branch, loaded))
     np.testing.assert_allclose(batch.branch_embeddings(branch), batch.embeddings, atol=1e-5)
     np.testing.assert_allclose(batch.branch_embeddings(loaded), batch.embeddings, atol=5e-3)
+
+
+def test_a_batch_without_final_embeddings_runs_only_the_lower_layers_for_the_same_branch_embeddings(
+    encoder: MiniLMEncoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    branch = EncoderBranch(encoder, start_layer=3).eval()
+    expected = Batch(TEXTS, (branch,)).branch_embeddings(branch)
+    ran: list[int] = []
+    for index, layer in enumerate(encoder.model.encoder.layer):
+        monkeypatch.setattr(layer, "forward", _recording(layer.forward, ran, index))
+
+    lower_only = Batch(TEXTS, (branch,), final=False)
+
+    np.testing.assert_allclose(lower_only.branch_embeddings(branch), expected, atol=1e-6)
+    assert sorted(set(ran)) == [0, 1, 2], "the shared encoder's layers above the branch's start do not run"
+    with pytest.raises(RuntimeError):
+        lower_only.embeddings  # noqa: B018
+
+
+def _recording(forward: Any, ran: list[int], index: int) -> Any:
+    def recorded(*args: Any, **kwargs: Any) -> Any:
+        ran.append(index)
+        return forward(*args, **kwargs)
+
+    return recorded
 
 
 def test_fine_tuning_is_seeded_and_moves_the_scores_towards_the_labels(encoder: MiniLMEncoder) -> None:

@@ -24,8 +24,11 @@ import transformers
 from detoxify.detoxify import MODEL_URLS
 
 from service import create_app
+from service.config import Settings
 from service.errors import ModelUnavailable
-from service.scoring.models import Batch, DetoxifyScorer
+from service.policy import load_policy
+from service.scoring.engine import ScoringEngine
+from service.scoring.models import CONSPIRACY_ARTIFACT, Batch, DetoxifyScorer, HeadScorer
 from service.scoring.normalize import normalize
 from tests.conftest import auth
 
@@ -210,3 +213,23 @@ def test_checkpoint_that_does_not_exist_is_unavailable(tmp_path: Path, tiny: Tin
     assert time.perf_counter() - started < 2.0
     assert str(missing) in str(raised.value)
     assert "moderation fetch-models" in str(raised.value)
+
+
+def test_beside_detoxify_the_conspiracy_branch_scores_as_with_the_whole_encoder(
+    scorer: DetoxifyScorer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No scorer reads MiniLM's final layer then, so the engine skips the layers above the branch."""
+    conspiracy = HeadScorer("conspiracy", CONSPIRACY_ARTIFACT)
+    engine = ScoringEngine(scorer, conspiracy, load_policy(Settings.model_validate({})))
+    batches: list[Batch] = []
+    score = conspiracy.score
+    monkeypatch.setattr(conspiracy, "score", lambda batch: batches.append(batch) or score(batch))
+    texts = [normalize(text) for text in TEXTS]
+
+    verdicts = engine._score_now(texts)
+
+    [batch] = batches
+    assert batch.final is False
+    expected = score(Batch([t.text for t in texts], (conspiracy.branch,) if conspiracy.branch else ()))
+    for verdict, direct in zip(verdicts, expected, strict=True):
+        assert math.isclose(verdict.scores["conspiracy"], direct["conspiracy"], abs_tol=5e-5 + TOLERANCE)
