@@ -33,6 +33,7 @@ _ENGINE_FIELDS = {
     "reject_thresholds",
     "batch_max_size",
     "batch_max_wait_ms",
+    "scoring_timeout_seconds",
 }
 
 

@@ -137,6 +137,10 @@ class Settings(BaseSettings):
 
     batch_max_size: int = Field(default=32, ge=1, le=1024, validation_alias="MODERATION_BATCH_MAX_SIZE")
     batch_max_wait_ms: float = Field(default=2.0, ge=0, le=1000, validation_alias="MODERATION_BATCH_MAX_WAIT_MS")
+    # Longest a request waits for its batch before a 503: a model call that never returns must not hang requests.
+    scoring_timeout_seconds: float = Field(
+        default=30.0, gt=0, le=3600, validation_alias="MODERATION_SCORING_TIMEOUT_SECONDS"
+    )
 
     cache_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=1, validation_alias="MODERATION_CACHE_TTL_SECONDS")
     # Verdicts each worker keeps in memory in front of Redis; 0 turns the memory layer off.

@@ -76,5 +76,13 @@ class StoreUnavailable(ServiceError):
         return {"Retry-After": "1"}
 
 
+class ScoringUnavailable(ServiceError):
+    status = 503
+    code = "scoring_unavailable"
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "1"}
+
+
 class ModelUnavailable(Exception):
     """A configured model cannot be loaded; start-up stops with this one-line message."""

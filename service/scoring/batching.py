@@ -5,7 +5,9 @@ model call. On an idle service a request is scored at once: it never waits for a
 to fill. Under load (requests arrived while the last batch ran) the thread waits up to
 `max_wait` seconds for more company, up to `max_batch` texts. Each request gets its
 own slice of the results; when a batch fails, its requests are scored one by one so that
-only the one at fault gets the error.
+only the one at fault gets the error. No request waits forever: whatever a model call raises
+settles every request of its batch, the thread survives it, and a request that waits longer
+than `timeout` seconds (a model call that never returns) gets `TimeoutError`.
 """
 
 from __future__ import annotations
@@ -22,17 +24,24 @@ In = TypeVar("In")
 Out = TypeVar("Out")
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: a timed-out request takes its own job out of the queue
 class _Job(Generic[In, Out]):
     items: Sequence[In]
     future: Future[list[Out]] = field(default_factory=Future)
 
 
 class Batcher(Generic[In, Out]):
-    def __init__(self, score: Callable[[list[In]], list[Out]], max_batch: int = 32, max_wait: float = 0.002) -> None:
+    def __init__(
+        self,
+        score: Callable[[list[In]], list[Out]],
+        max_batch: int = 32,
+        max_wait: float = 0.002,
+        timeout: float | None = None,
+    ) -> None:
         self._score = score
         self.max_batch = max_batch
         self.max_wait = max_wait
+        self.timeout = timeout
         self._pending: list[_Job[In, Out]] = []
         self._changed = threading.Condition()
         self._scoring = False
@@ -41,7 +50,7 @@ class Batcher(Generic[In, Out]):
         self._pid = 0
 
     def submit(self, items: Sequence[In]) -> list[Out]:
-        """Score `items` in some batch; their results in order, or that batch's error."""
+        """Score `items` in some batch; their results in order, that batch's error, or `TimeoutError`."""
         if not items:
             return []
         job: _Job[In, Out] = _Job(items)
@@ -50,7 +59,13 @@ class Batcher(Generic[In, Out]):
             self._pending.append(job)
             self._arrived_while_scoring |= self._scoring
             self._changed.notify()
-        return job.future.result()
+        try:
+            return job.future.result(timeout=self.timeout)
+        except TimeoutError:
+            with self._changed:
+                if job in self._pending:  # not taken yet: no model time for a request nobody waits for
+                    self._pending.remove(job)
+            raise
 
     def _ensure_thread(self) -> None:
         # Started lazily, and again after a fork: a preloaded gunicorn master forks its workers without threads.
@@ -94,19 +109,32 @@ class Batcher(Generic[In, Out]):
         while True:
             jobs = self._take()
             try:
-                results = self._score_checked([item for job in jobs for item in job.items])
-            except Exception:
-                # Score each request alone, so that only the one that fails gets an error.
+                self._settle(jobs)
+            except BaseException as exc:  # the thread outlives anything, and leaves no request waiting
                 for job in jobs:
-                    try:
-                        job.future.set_result(self._score_checked(list(job.items)))
-                    except Exception as exc:
-                        job.future.set_exception(exc)
-            else:
-                start = 0
-                for job in jobs:
-                    job.future.set_result(results[start : start + len(job.items)])
-                    start += len(job.items)
+                    if not job.future.done():
+                        job.future.set_exception(_as_exception(exc))
             finally:
                 with self._changed:
                     self._scoring = False
+
+    def _settle(self, jobs: list[_Job[In, Out]]) -> None:
+        try:
+            results = self._score_checked([item for job in jobs for item in job.items])
+        except BaseException:
+            # Score each request alone, so that only the one that fails gets an error.
+            for job in jobs:
+                try:
+                    job.future.set_result(self._score_checked(list(job.items)))
+                except BaseException as exc:
+                    job.future.set_exception(_as_exception(exc))
+        else:
+            start = 0
+            for job in jobs:
+                job.future.set_result(results[start : start + len(job.items)])
+                start += len(job.items)
+
+
+def _as_exception(exc: BaseException) -> Exception:
+    """What a waiting request raises: an `Exception`, never a `SystemExit` or the like loose in a request thread."""
+    return exc if isinstance(exc, Exception) else RuntimeError(f"scoring failed: {exc!r}")

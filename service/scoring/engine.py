@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 
 from service.config import Settings
+from service.errors import ScoringUnavailable
 from service.policy import Policy, load_policy
 from service.schemas import EvidenceSpan, Verdict
 from service.scoring.batching import Batcher
@@ -34,6 +35,7 @@ class ScoringEngine:
         policy: Policy,
         max_batch: int = 32,
         max_wait_seconds: float = 0.002,
+        timeout_seconds: float | None = None,
     ) -> None:
         self.toxicity = toxicity
         self.conspiracy = conspiracy
@@ -61,7 +63,9 @@ class ScoringEngine:
         self._final_embeddings = toxicity.reads_final_embeddings or conspiracy.reads_final_embeddings
         self.observe: ScoreObserver = lambda model, seconds: None
         self.observe_batch: BatchObserver = lambda texts: None
-        self._batcher: Batcher[NormalizedText, Verdict] = Batcher(self._score_now, max_batch, max_wait_seconds)
+        self._batcher: Batcher[NormalizedText, Verdict] = Batcher(
+            self._score_now, max_batch, max_wait_seconds, timeout_seconds
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ScoringEngine:
@@ -74,7 +78,12 @@ class ScoringEngine:
             )
             conspiracy = HeadScorer("conspiracy", settings.conspiracy_model_path or CONSPIRACY_ARTIFACT)
         return cls(
-            toxicity, conspiracy, load_policy(settings), settings.batch_max_size, settings.batch_max_wait_ms / 1000
+            toxicity,
+            conspiracy,
+            load_policy(settings),
+            settings.batch_max_size,
+            settings.batch_max_wait_ms / 1000,
+            settings.scoring_timeout_seconds,
         )
 
     def _timed(self, scorer: TextScorer, batch: Batch) -> list[dict[str, float]]:
@@ -102,7 +111,12 @@ class ScoringEngine:
 
     def score(self, texts: list[NormalizedText]) -> list[Verdict]:
         """Verdicts in order; scored together with the texts of concurrent requests in this process."""
-        return self._batcher.submit(texts)
+        try:
+            return self._batcher.submit(texts)
+        except TimeoutError:
+            raise ScoringUnavailable(
+                f"scoring took longer than {self._batcher.timeout:g} s; retry shortly"
+            ) from None
 
     def _score_now(self, texts: list[NormalizedText]) -> list[Verdict]:
         """One model call per model for the whole batch; the MiniLM embeddings are computed once for all heads."""

@@ -94,3 +94,86 @@ def test_an_empty_request_needs_no_model_call() -> None:
     scorer = RecordingScorer()
     assert Batcher(scorer).submit([]) == []
     assert scorer.batches == []
+
+
+class Interrupted(BaseException):
+    """Not an `Exception`: what a model library could raise from deep inside, like `SystemExit`."""
+
+
+def test_a_model_call_that_raises_a_base_exception_settles_its_request_and_the_batcher_goes_on() -> None:
+    def score(items: list[int]) -> list[int]:
+        if 7 in items:
+            raise Interrupted
+        return [2 * item for item in items]
+
+    batcher = Batcher(score, timeout=10)
+    try:
+        batcher.submit([7])
+    except RuntimeError as exc:
+        assert "Interrupted" in str(exc)
+    else:
+        raise AssertionError("the request should get the failure")
+    assert batcher.submit([4]) == [8], "the scoring thread survived"
+
+
+def test_a_base_exception_in_one_request_of_a_batch_leaves_its_batch_mates_their_results() -> None:
+    release = threading.Event()
+
+    def score(items: list[int]) -> list[int]:
+        if 0 in items:
+            release.wait(10)  # holds the thread while the others queue up into one batch
+        if 7 in items:
+            raise Interrupted
+        return [2 * item for item in items]
+
+    batcher = Batcher(score, max_batch=32, max_wait=0.05, timeout=10)
+    outcomes: dict[int, object] = {}
+
+    def request(n: int) -> None:
+        try:
+            outcomes[n] = batcher.submit([n])
+        except RuntimeError as exc:
+            outcomes[n] = exc
+
+    threads = [threading.Thread(target=request, args=(n,)) for n in (0, 1, 7, 3)]
+    threads[0].start()
+    time.sleep(0.05)
+    for thread in threads[1:]:
+        thread.start()
+    time.sleep(0.05)
+    release.set()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert outcomes[0] == [0] and outcomes[1] == [2] and outcomes[3] == [6]
+    assert isinstance(outcomes[7], RuntimeError)
+
+
+def test_requests_behind_a_model_call_that_never_returns_time_out_instead_of_hanging() -> None:
+    stuck = threading.Event()
+    scorer = RecordingScorer()
+
+    def score(items: list[int]) -> list[int]:
+        if 0 in items:
+            stuck.wait(30)  # a model call that does not come back within the test
+        return scorer(items)
+
+    batcher = Batcher(score, timeout=0.2)
+    outcomes: dict[int, object] = {}
+
+    def request(n: int) -> None:
+        try:
+            outcomes[n] = batcher.submit([n])
+        except TimeoutError as exc:
+            outcomes[n] = exc
+
+    first = threading.Thread(target=request, args=(0,))
+    first.start()
+    time.sleep(0.05)
+    second = threading.Thread(target=request, args=(5,))
+    second.start()
+    first.join(timeout=5)
+    second.join(timeout=5)
+    assert isinstance(outcomes[0], TimeoutError) and isinstance(outcomes[5], TimeoutError)
+    stuck.set()
+    assert batcher.submit([4]) == [8], "once the model call returns, the batcher goes on"
+    assert [5] not in scorer.batches, "a request that gave up waiting is not scored for nobody"
