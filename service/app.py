@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Mapping
@@ -37,6 +38,7 @@ _ENGINE_FIELDS = {
 }
 
 
+_log = logging.getLogger(__name__)
 _engines: dict[str, ScoringEngine] = {}
 _engines_lock = threading.Lock()
 
@@ -46,7 +48,9 @@ def load_engine(settings: Settings) -> ScoringEngine:
     key = settings.model_dump_json(include=_ENGINE_FIELDS)
     with _engines_lock:
         if key not in _engines:
-            _engines[key] = ScoringEngine.from_settings(settings)
+            engine = _engines[key] = ScoringEngine.from_settings(settings)
+            # One line per load: under gunicorn it shows who holds the models (the preloading master, once).
+            _log.info("models loaded in process %d: %s", os.getpid(), ", ".join(engine.models.values()))
         return _engines[key]
 
 

@@ -26,7 +26,9 @@ class VerdictCache:
         self._redis = client
         self._keys = keys
         self._ttl = ttl_seconds
-        # Never longer in memory than in Redis; the lock because cachetools' caches are not thread-safe.
+        # At most one TTL in memory from when this worker computed or fetched the verdict, so a copy fetched near
+        # its Redis expiry can outlive the key; harmless, since the key names all that decides the verdict. The
+        # lock because cachetools' caches are not thread-safe.
         self._local: TTLCache[str, Verdict] | None = TTLCache(local_size, ttl_seconds) if local_size else None
         self._local_lock = threading.Lock()
         self.observe: CacheObserver = lambda memory, redis, misses: None

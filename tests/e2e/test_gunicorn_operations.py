@@ -148,3 +148,22 @@ def test_sigterm_lets_an_in_flight_request_finish(redis_server: LocalRedis, tmp_
     request.join(timeout=60)
     assert outcome["response"].status_code == 200
     assert len(outcome["response"].json()["results"]) == 100
+
+
+def test_the_master_loads_the_models_once_and_its_workers_share_that_copy(two_workers: Gunicorn) -> None:
+    assert two_workers.process is not None
+    master = two_workers.process.pid
+    workers = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    for n in range(8):  # a new connection each time, so both workers score
+        response = httpx.post(
+            f"{two_workers.url}/v1/score", json={"comments": [{"text": f"model copies {n}"}]}, headers=auth("submitter")
+        )
+        assert response.status_code == 200
+
+    assert stop(two_workers) == 0
+    messages = [
+        json.loads(line)["message"] for line in two_workers.error_log.read_text().splitlines() if line.startswith("{")
+    ]
+    loads = [message for message in messages if message.startswith("models loaded")]
+    assert len(workers) == 2
+    assert loads == [loads[0]] and loads[0].startswith(f"models loaded in process {master}:"), loads
