@@ -20,7 +20,7 @@ API on loopback from this process (http.client, light on the shared CPUs) with u
     .venv/bin/python bench/run.py --model embedded
     .venv/bin/python bench/run.py --model bert-base   # Detoxify `original`'s BERT-base shapes, random weights
 
-Prints a table and writes var/bench/<model>.json.
+Prints a table and writes var/bench/<model>.json (with the commit measured and when).
 """
 
 from __future__ import annotations
@@ -363,6 +363,8 @@ def main() -> None:
         redis.stop()
 
     result = {
+        "commit": git_commit(),
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "model": args.model if args.model == "embedded" else "bert-base (Detoxify original shapes, random weights)",
         "machine": f"{os.cpu_count()} cores",
         "gunicorn": {"workers": gunicorn_conf.workers, "threads": gunicorn_conf.threads},
@@ -393,6 +395,14 @@ def main() -> None:
     print_table(result, out)
 
 
+def git_commit() -> str:
+    """The commit measured, marked when the working tree differs from it."""
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True,
+                           text=True).stdout
+    return head.strip() + (" (with uncommitted changes)" if dirty.strip() else "")
+
+
 def print_table(result: dict[str, object], out: Path) -> None:
     miss = result["cache_miss_c32"]
     latency = result["latency"]
@@ -403,6 +413,7 @@ def print_table(result: dict[str, object], out: Path) -> None:
     loads = [miss, *latency.values()]
     rows = [
         ("model", str(result["model"])),
+        ("commit", f"{result['commit']}, finished {result['finished_at']}"),
         ("raw model, batch 32, in process", f"{result['raw_batched_texts_per_s']:.1f} comments/s  "
                                             f"(mean of {before:.1f} before and {after:.1f} after the misses)"),
         ("cache miss, 32 clients", f"{miss['throughput_rps']:.1f} comments/s  "
