@@ -69,7 +69,12 @@ class Batcher(Generic[In, Out]):
 
     def _ensure_thread(self) -> None:
         # Started lazily, and again after a fork: a preloaded gunicorn master forks its workers without threads.
-        if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+        if self._pid != os.getpid():
+            # A forked child has none of its parent's threads: their jobs and the batch in progress are not its own.
+            self._pending.clear()
+            self._scoring = self._arrived_while_scoring = False
+            self._thread = None
+        if self._thread is None or not self._thread.is_alive():
             self._pid = os.getpid()
             self._thread = threading.Thread(target=self._run, name="scoring-batcher", daemon=True)
             self._thread.start()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -177,3 +178,21 @@ def test_requests_behind_a_model_call_that_never_returns_time_out_instead_of_han
     stuck.set()
     assert batcher.submit([4]) == [8], "once the model call returns, the batcher goes on"
     assert [5] not in scorer.batches, "a request that gave up waiting is not scored for nobody"
+
+
+def test_a_child_forked_during_a_batch_scores_its_first_request_at_once() -> None:
+    # A preloading gunicorn master forks its workers: a child must not inherit the parent's batch in progress,
+    # or its first request on an idle service would wait the whole gathering time for company.
+    scorer = RecordingScorer(delay=0.5)
+    batcher = Batcher(scorer, max_batch=32, max_wait=30.0, timeout=20)
+    busy = threading.Thread(target=batcher.submit, args=([1],))
+    busy.start()
+    time.sleep(0.1)  # the parent's batch is being scored
+    child = os.fork()
+    if child == 0:
+        started = time.monotonic()
+        ok = batcher.submit([3]) == [6] and time.monotonic() - started < 5
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(child, 0)
+    busy.join(timeout=10)
+    assert os.waitstatus_to_exitcode(status) == 0
