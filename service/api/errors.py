@@ -58,7 +58,12 @@ def register(app: Flask) -> None:
             405: "method not allowed on this route",
             413: "request body is larger than the limit",
         }.get(status, error.description or kind.code)
-        return error_response(kind(message))
+        response = error_response(kind(message))
+        # A 405 names the methods the route has (RFC 9110); werkzeug put them on the exception.
+        allow = dict(error.get_headers()).get("Allow")
+        if allow:
+            response.headers["Allow"] = allow
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:

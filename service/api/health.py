@@ -57,8 +57,12 @@ def metrics() -> Response:
     return rendered
 
 
-def _without_default_validation_errors(document: dict[str, Any]) -> dict[str, Any]:
-    """flask-openapi3 adds a 422 (as an array) to routes that take no input and cannot return one: drop it."""
+def _tidied(document: dict[str, Any], categories: frozenset[str]) -> dict[str, Any]:
+    """The generated document, corrected where the models cannot say it.
+
+    flask-openapi3 adds a 422 (as an array) to routes that take no input and cannot return one: dropped. The
+    categories a `flag` may name come from this deployment's policy, not from a static model: listed here.
+    """
     tidy = copy.deepcopy(document)
     for path_item in tidy["paths"].values():
         for operation in path_item.values():
@@ -66,9 +70,16 @@ def _without_default_validation_errors(document: dict[str, Any]) -> dict[str, An
             schema = error.get("content", {}).get("application/json", {}).get("schema", {})
             if schema.get("type") == "array":
                 del operation["responses"]["422"]
+            for parameter in operation.get("parameters", []):
+                if parameter["name"] == "flag" and parameter["in"] == "query":
+                    parameter["schema"] = {
+                        "type": "string",
+                        "enum": sorted(categories),
+                        "description": parameter["schema"].get("description", ""),
+                    }
     return tidy
 
 
 @bp.get("/openapi.json", summary="This document", responses={200: _OPENAPI_DOCUMENT})
 def openapi_document() -> Response:
-    return jsonify(_without_default_validation_errors(current_app.api_doc))  # type: ignore[attr-defined]
+    return jsonify(_tidied(current_app.api_doc, current_app.config["CATEGORIES"]))  # type: ignore[attr-defined]

@@ -42,7 +42,12 @@ class CommentIn(_Body):
     thread_id: str | None = Field(default=None, pattern=ID_PATTERN)
     author: Author | None = None
     parent_id: str | None = Field(default=None, pattern=ID_PATTERN)
-    created_at: str | None = Field(default=None, description="RFC 3339 timestamp", examples=["2026-04-24T10:00:00Z"])
+    created_at: str | None = Field(
+        default=None,
+        description="RFC 3339 timestamp",
+        examples=["2026-04-24T10:00:00Z"],
+        json_schema_extra={"format": "date-time"},
+    )
     metadata: dict[str, Any] | None = Field(default=None, description=f"At most {_METADATA_MAX_BYTES} bytes as JSON")
 
     _text = field_validator("text")(check_text)
@@ -98,7 +103,9 @@ class QueueQuery(BaseModel):
     flag: str | None = Field(default=None, description="Only items flagged with this category")
     thread_id: str | None = Field(default=None, pattern=ID_PATTERN)
     limit: int = Field(default=50, ge=1, le=200)
-    cursor: str | None = Field(default=None, max_length=64, description="next_cursor of the previous page")
+    cursor: str | None = Field(
+        default=None, max_length=64, pattern=r"^[A-Za-z0-9_-]+$", description="next_cursor of the previous page"
+    )
 
     @field_validator("flag")
     @classmethod

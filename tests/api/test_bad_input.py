@@ -388,3 +388,6 @@ def test_plain_bad_ids_in_paths_are_422(client: FlaskClient) -> None:
 def test_unknown_routes_and_methods(client: FlaskClient, method: str, path: str, status: int) -> None:
     response = client.open(path, method=method, headers=auth("admin"))
     assert_error(response, status)
+    if status == 405:
+        allowed = {m.strip() for m in response.headers["Allow"].split(",")}
+        assert method not in allowed and allowed & {"GET", "POST"}, "a 405 names the route's methods (RFC 9110)"

@@ -118,3 +118,9 @@ def test_request_bodies_are_documented(document: dict[str, Any]) -> None:
     comment_in = document["components"]["schemas"]["CommentIn"]
     assert {"id", "text"} <= set(comment_in["required"])
     assert {"id", "text", "thread_id", "author", "parent_id", "created_at", "metadata"} <= set(comment_in["properties"])
+
+
+def test_the_queue_flag_lists_this_deployments_categories(app: Flask, document: dict[str, Any]) -> None:
+    [flag] = [p for p in document["paths"]["/v1/queue"]["get"]["parameters"] if p["name"] == "flag"]
+    assert flag["schema"]["enum"] == sorted(app.config["CATEGORIES"])
+    assert "conspiracy" in flag["schema"]["enum"]
