@@ -153,7 +153,11 @@ def test_sigterm_lets_an_in_flight_request_finish(redis_server: LocalRedis, tmp_
 def test_the_master_loads_the_models_once_and_its_workers_share_that_copy(two_workers: Gunicorn) -> None:
     assert two_workers.process is not None
     master = two_workers.process.pid
-    workers = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    children = Path(f"/proc/{master}/task/{master}/children")
+    deadline = time.monotonic() + 60
+    while len(children.read_text().split()) < 2 and time.monotonic() < deadline:  # ready once the first is up
+        time.sleep(0.2)
+    workers = children.read_text().split()
     for n in range(8):  # a new connection each time, so both workers score
         response = httpx.post(
             f"{two_workers.url}/v1/score", json={"comments": [{"text": f"model copies {n}"}]}, headers=auth("submitter")
