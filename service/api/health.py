@@ -21,15 +21,20 @@ def healthz() -> Response:
     return jsonify({"status": "ok", "checks": {}})
 
 
-@bp.get("/readyz", summary="Redis answers and the models are loaded", responses={200: Health, 503: Health})
+@bp.get(
+    "/readyz",
+    summary="Redis answers and the models are loaded and not stuck in a call past the scoring timeout",
+    responses={200: Health, 503: Health},
+)
 def readyz() -> tuple[Response, int]:
-    checks = {"models": "loaded"}
+    stalled = get_moderation().engine.stalled_for()
+    checks = {"models": f"stalled: a model call is {stalled:.0f} s past the scoring timeout" if stalled else "loaded"}
     try:
         get_redis().ping()
         checks["redis"] = "ok"
     except Exception as exc:  # any failure to reach Redis means not ready
         checks["redis"] = f"unavailable: {exc.__class__.__name__}"
-    ready = checks["redis"] == "ok"
+    ready = checks["redis"] == "ok" and not stalled
     response = jsonify({"status": "ready" if ready else "unavailable", "checks": checks})
     if not ready:
         response.headers["Retry-After"] = "1"

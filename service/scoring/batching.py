@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ In = TypeVar("In")
 Out = TypeVar("Out")
 
 
-@dataclass(eq=False)  # compared by identity: a timed-out request takes its own job out of the queue
+@dataclass(eq=False)  # by identity: a timed-out request takes its own job, not an equal one, out of the queue
 class _Job(Generic[In, Out]):
     items: Sequence[In]
     future: Future[list[Out]] = field(default_factory=Future)
@@ -42,12 +43,19 @@ class Batcher(Generic[In, Out]):
         self.max_batch = max_batch
         self.max_wait = max_wait
         self.timeout = timeout
+        self._reset()
+        # A preloaded gunicorn master forks its workers: a child has none of its parent's threads, so their jobs,
+        # the batch in progress and a lock one of them held are not its own. (Weak: the hook outlives this object.)
+        reset = weakref.WeakMethod(self._reset)
+        os.register_at_fork(after_in_child=lambda: _call_if_alive(reset))
+
+    def _reset(self) -> None:
         self._pending: list[_Job[In, Out]] = []
         self._changed = threading.Condition()
         self._scoring = False
+        self._scoring_since = 0.0
         self._arrived_while_scoring = False
         self._thread: threading.Thread | None = None
-        self._pid = 0
 
     def submit(self, items: Sequence[In]) -> list[Out]:
         """Score `items` in some batch; their results in order, that batch's error, or `TimeoutError`."""
@@ -67,15 +75,14 @@ class Batcher(Generic[In, Out]):
                     self._pending.remove(job)
             raise
 
+    def busy_for(self) -> float:
+        """Seconds the model call in progress has run; 0 when none runs."""
+        with self._changed:
+            return time.monotonic() - self._scoring_since if self._scoring else 0.0
+
     def _ensure_thread(self) -> None:
-        # Started lazily, and again after a fork: a preloaded gunicorn master forks its workers without threads.
-        if self._pid != os.getpid():
-            # A forked child has none of its parent's threads: their jobs and the batch in progress are not its own.
-            self._pending.clear()
-            self._scoring = self._arrived_while_scoring = False
-            self._thread = None
+        # Started lazily, so a preloading master that never scores has no thread to fork.
         if self._thread is None or not self._thread.is_alive():
-            self._pid = os.getpid()
             self._thread = threading.Thread(target=self._run, name="scoring-batcher", daemon=True)
             self._thread.start()
 
@@ -84,25 +91,33 @@ class Batcher(Generic[In, Out]):
 
     def _take(self) -> list[_Job[In, Out]]:
         with self._changed:
-            while not self._pending:
-                self._changed.wait()
-            if self._arrived_while_scoring:
-                deadline = time.monotonic() + self.max_wait
-                while self._queued() < self.max_batch:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        break
-                    self._changed.wait(remaining)
             taken: list[_Job[In, Out]] = []
-            size = 0
-            # Whole requests only; one request larger than max_batch goes alone.
-            while self._pending and (not taken or size + len(self._pending[0].items) <= self.max_batch):
-                job = self._pending.pop(0)
-                taken.append(job)
-                size += len(job.items)
+            while not taken:  # requests that time out while it waits for company take themselves away
+                taken = self._gather()
             self._scoring = True
+            self._scoring_since = time.monotonic()
             self._arrived_while_scoring = False
             return taken
+
+    def _gather(self) -> list[_Job[In, Out]]:
+        """Called holding the lock."""
+        while not self._pending:
+            self._changed.wait()
+        if self._arrived_while_scoring:
+            deadline = time.monotonic() + self.max_wait
+            while self._queued() < self.max_batch:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._changed.wait(remaining)
+        taken: list[_Job[In, Out]] = []
+        size = 0
+        # Whole requests only; one request larger than max_batch goes alone.
+        while self._pending and (not taken or size + len(self._pending[0].items) <= self.max_batch):
+            job = self._pending.pop(0)
+            taken.append(job)
+            size += len(job.items)
+        return taken
 
     def _score_checked(self, items: list[In]) -> list[Out]:
         results = self._score(items)
@@ -138,6 +153,12 @@ class Batcher(Generic[In, Out]):
             for job in jobs:
                 job.future.set_result(results[start : start + len(job.items)])
                 start += len(job.items)
+
+
+def _call_if_alive(method: weakref.WeakMethod[Callable[[], None]]) -> None:
+    bound = method()
+    if bound is not None:
+        bound()
 
 
 def _as_exception(exc: BaseException) -> Exception:

@@ -114,9 +114,16 @@ class ScoringEngine:
         try:
             return self._batcher.submit(texts)
         except TimeoutError:
+            if self._batcher.timeout is None:  # not a wait that ran out: the model's own error
+                raise
             raise ScoringUnavailable(
                 f"scoring took longer than {self._batcher.timeout:g} s; retry shortly"
             ) from None
+
+    def stalled_for(self) -> float:
+        """Seconds the model call in progress has run past the scoring timeout; 0 when it has not."""
+        timeout = self._batcher.timeout
+        return 0.0 if timeout is None else max(0.0, self._batcher.busy_for() - timeout)
 
     def _score_now(self, texts: list[NormalizedText]) -> list[Verdict]:
         """One model call per model for the whole batch; the MiniLM embeddings are computed once for all heads."""

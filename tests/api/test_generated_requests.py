@@ -25,6 +25,7 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 
 
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+# Derandomized: the same requests on every run, so that CI cannot fail on a rare draw that a rerun passes.
+@settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_generated_requests_get_documented_answers_and_never_a_server_error(case: schemathesis.Case) -> None:
     case.call_and_validate(headers=auth("admin"), excluded_checks=[positive_data_acceptance])

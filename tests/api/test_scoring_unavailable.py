@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import redis
@@ -11,6 +13,7 @@ from flask import Flask
 
 from service import create_app
 from service.api.context import get_moderation
+from service.scoring.batching import Batcher
 from tests.conftest import auth
 
 
@@ -25,9 +28,17 @@ def stuck_app(env: dict[str, str], redis_client: redis.Redis, monkeypatch: pytes
         release.wait(30)
         raise RuntimeError("released at the end of the test")
 
+    _wait_until_idle(batcher)  # the engine is shared by tests with these settings
     monkeypatch.setattr(batcher, "_score", never_returns)
     yield app
     release.set()
+    _wait_until_idle(batcher)
+
+
+def _wait_until_idle(batcher: Batcher[Any, Any]) -> None:
+    deadline = time.monotonic() + 10
+    while batcher.busy_for() and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 def test_scoring_that_takes_longer_than_the_timeout_is_a_503_with_retry_after(
@@ -54,3 +65,15 @@ def test_a_submission_whose_scoring_times_out_stores_nothing(stuck_app: Flask, r
     assert response.status_code == 503
     assert redis_client.dbsize() == 0, "no record, no queue entry, no cached verdict"
     assert client.get("/v1/comments/c-stuck", headers=auth("submitter")).status_code == 404
+
+
+def test_readiness_fails_while_a_model_call_is_stuck_past_the_timeout(stuck_app: Flask) -> None:
+    client = stuck_app.test_client()
+    assert client.get("/readyz").status_code == 200
+
+    client.post("/v1/score", json={"comments": [{"text": "stuck"}]}, headers=auth("submitter"))  # waits 0.3 s
+    time.sleep(0.4)  # the call has now run more than 0.3 s past the timeout
+
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.get_json()["checks"]["models"].startswith("stalled")
