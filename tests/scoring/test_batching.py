@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import threading
@@ -60,24 +59,15 @@ def test_a_single_request_on_an_idle_batcher_does_not_wait_for_company() -> None
 def test_a_failing_request_gets_the_error_and_its_batch_mates_their_results() -> None:
     scorer = RecordingScorer(delay=0.02)
     batcher = Batcher(scorer, max_batch=32, max_wait=0.01)
-    outcomes: dict[str, object] = {}
+    outcomes: dict[object, object] = {}
 
-    def request(name: str, items: list[int]) -> None:
-        try:
-            outcomes[name] = batcher.submit(items)
-        except ValueError as exc:
-            outcomes[name] = exc
-
-    warm = threading.Thread(target=request, args=("warm", [0]))  # keeps the batcher busy so the others batch up
-    warm.start()
+    warm = _submit_in_thread(batcher, [0], outcomes, "warm")  # keeps the batcher busy so the others batch up
     time.sleep(0.005)
     threads = [
-        threading.Thread(target=request, args=("good", [1, 2])),
-        threading.Thread(target=request, args=("bad", [5, -1])),
-        threading.Thread(target=request, args=("also good", [3])),
+        _submit_in_thread(batcher, [1, 2], outcomes, "good"),
+        _submit_in_thread(batcher, [5, -1], outcomes, "bad"),
+        _submit_in_thread(batcher, [3], outcomes, "also good"),
     ]
-    for thread in threads:
-        thread.start()
     for thread in [warm, *threads]:
         thread.join(timeout=10)
     assert outcomes["good"] == [2, 4]
@@ -130,19 +120,11 @@ def test_a_base_exception_in_one_request_of_a_batch_leaves_its_batch_mates_their
         return [2 * item for item in items]
 
     batcher = Batcher(score, max_batch=32, max_wait=0.05, timeout=10)
-    outcomes: dict[int, object] = {}
+    outcomes: dict[object, object] = {}
 
-    def request(n: int) -> None:
-        try:
-            outcomes[n] = batcher.submit([n])
-        except RuntimeError as exc:
-            outcomes[n] = exc
-
-    threads = [threading.Thread(target=request, args=(n,)) for n in (0, 1, 7, 3)]
-    threads[0].start()
+    threads = [_submit_in_thread(batcher, [0], outcomes, 0)]
     time.sleep(0.05)
-    for thread in threads[1:]:
-        thread.start()
+    threads += [_submit_in_thread(batcher, [n], outcomes, n) for n in (1, 7, 3)]
     time.sleep(0.05)
     release.set()
     for thread in threads:
@@ -161,19 +143,11 @@ def test_requests_behind_a_model_call_that_never_returns_time_out_instead_of_han
         return scorer(items)
 
     batcher = Batcher(score, timeout=0.2)
-    outcomes: dict[int, object] = {}
+    outcomes: dict[object, object] = {}
 
-    def request(n: int) -> None:
-        try:
-            outcomes[n] = batcher.submit([n])
-        except TimeoutError as exc:
-            outcomes[n] = exc
-
-    first = threading.Thread(target=request, args=(0,))
-    first.start()
+    first = _submit_in_thread(batcher, [0], outcomes, 0)
     time.sleep(0.05)
-    second = threading.Thread(target=request, args=(5,))
-    second.start()
+    second = _submit_in_thread(batcher, [5], outcomes, 5)
     first.join(timeout=5)
     second.join(timeout=5)
     assert isinstance(outcomes[0], TimeoutError) and isinstance(outcomes[5], TimeoutError)
@@ -220,12 +194,11 @@ def test_requests_that_time_out_while_the_batcher_gathers_company_leave_no_empty
         return scorer(items)
 
     batcher = Batcher(score, max_batch=32, max_wait=0.5, timeout=0.2)
-    first = threading.Thread(target=lambda: _ignore_timeout(batcher, [0]))
-    first.start()
+    outcomes: dict[object, object] = {}
+    first = _submit_in_thread(batcher, [0], outcomes, 0)
     time.sleep(0.05)
     # Arrives while a batch runs, so the batcher then waits 0.5 s for company, and gives up waiting after 0.2 s.
-    late = threading.Thread(target=lambda: _ignore_timeout(batcher, [5]))
-    late.start()
+    late = _submit_in_thread(batcher, [5], outcomes, 5)
     time.sleep(0.05)
     release.set()
     late.join(timeout=5)
@@ -236,6 +209,17 @@ def test_requests_that_time_out_while_the_batcher_gathers_company_leave_no_empty
     assert [] not in scorer.batches and all(5 not in batch for batch in scorer.batches)
 
 
-def _ignore_timeout(batcher: Batcher[int, int], items: list[int]) -> None:
-    with contextlib.suppress(TimeoutError):
-        batcher.submit(items)
+def _submit_in_thread(
+    batcher: Batcher[int, int], items: list[int], outcomes: dict[object, object], key: object
+) -> threading.Thread:
+    """A request in a thread of its own, started; its results, or the error it got, end up in `outcomes[key]`."""
+
+    def request() -> None:
+        try:
+            outcomes[key] = batcher.submit(items)
+        except Exception as exc:
+            outcomes[key] = exc
+
+    thread = threading.Thread(target=request)
+    thread.start()
+    return thread
