@@ -68,20 +68,22 @@ class UnsupportedMediaType(ServiceError):
     code = "unsupported_media_type"
 
 
-class StoreUnavailable(ServiceError):
+class Unavailable(ServiceError):
+    """Nothing wrong with the request: a part of the service is down or stuck, so retry shortly."""
+
     status = 503
+    code = "unavailable"
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "1"}
+
+
+class StoreUnavailable(Unavailable):
     code = "store_unavailable"
 
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": "1"}
 
-
-class ScoringUnavailable(ServiceError):
-    status = 503
+class ScoringUnavailable(Unavailable):
     code = "scoring_unavailable"
-
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": "1"}
 
 
 class ModelUnavailable(Exception):
