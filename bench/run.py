@@ -123,27 +123,38 @@ def alone_and_served(
     so that both sides see the same minute of this machine, whose speed drifts. (Alternating text by text instead
     left each side's caches cold from the other: both ran 10-15% slower than back to back.)
     """
-    host, port = url.removeprefix("http://").split(":")
-    headers = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
     alone: list[float] = []
     served: list[float] = []
-    connection = http.client.HTTPConnection(host, int(port), timeout=120)
+    connection = _connect(url)
     try:
         for start in range(0, len(texts), block):
             chunk = texts[start : start + block]
             alone += [model.ms_once(text) for text in chunk]
             for text in chunk:
-                started = time.perf_counter()
-                body = json.dumps({"comments": [{"text": text}]})
-                connection.request("POST", "/v1/score", body=body, headers=headers)
-                response = connection.getresponse()
-                response.read()
-                served.append(1000 * (time.perf_counter() - started))
-                if response.status != 200:
-                    raise SystemExit(f"/v1/score answered {response.status}")
+                status, seconds = _timed_request(connection, "/v1/score", json.dumps({"comments": [{"text": text}]}))
+                served.append(1000 * seconds)
+                if status != 200:
+                    raise SystemExit(f"/v1/score answered {status}")
     finally:
         connection.close()
     return alone, served
+
+
+_HEADERS = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
+
+
+def _connect(url: str) -> http.client.HTTPConnection:
+    host, port = url.removeprefix("http://").split(":")
+    return http.client.HTTPConnection(host, int(port), timeout=120)
+
+
+def _timed_request(connection: http.client.HTTPConnection, path: str, body: bytes | str | None) -> tuple[int, float]:
+    """One request on a kept-alive connection, POST with a body, GET without: its status and seconds."""
+    started = time.perf_counter()
+    connection.request("GET" if body is None else "POST", path, body=body, headers=_HEADERS)
+    response = connection.getresponse()
+    response.read()
+    return response.status, time.perf_counter() - started
 
 
 def run_load(
@@ -155,9 +166,7 @@ def run_load(
     cores with the server, and httpx spent 0.7 ms of CPU a request at concurrency 32 (up to 2.9 ms on cache
     misses) against ~0.12 ms for this.
     """
-    host, port = url.removeprefix("http://").split(":")
     encoded = None if bodies is None else [json.dumps(body).encode() for body in bodies]
-    headers = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
     latencies: list[float] = []
     lock = threading.Lock()
     counter = iter(range(requests))
@@ -165,24 +174,18 @@ def run_load(
 
     def client() -> None:
         nonlocal errors
-        connection = http.client.HTTPConnection(host, int(port), timeout=120)
+        connection = _connect(url)
         try:
             while True:
                 with lock:
                     index = next(counter, None)
                 if index is None:
                     return
-                started = time.perf_counter()
-                if encoded is None:
-                    connection.request("GET", path, headers=headers)
-                else:
-                    connection.request("POST", path, body=encoded[index % len(encoded)], headers=headers)
-                response = connection.getresponse()
-                response.read()
-                elapsed = time.perf_counter() - started
+                body = None if encoded is None else encoded[index % len(encoded)]
+                status, elapsed = _timed_request(connection, path, body)
                 with lock:
                     latencies.append(elapsed)
-                    errors += response.status != 200
+                    errors += status != 200
         finally:
             connection.close()
 
@@ -426,7 +429,9 @@ def print_table(result: dict[str, object], out: Path) -> None:
     for concurrency, figures in latency.items():
         summary = f"p50 {figures['p50_ms']:.1f} ms, p99 {figures['p99_ms']:.1f} ms"
         if concurrency == 1:
-            summary += f"  (p50 target <= the model's own time + 5 = {result['model_ms_one_comment'] + 5:.1f} ms)"
+            alone = result["model_ms_one_comment"]
+            assert isinstance(alone, float)
+            summary += f"  (p50 target <= the model's own time + 5 = {alone + 5:.1f} ms)"
         rows.append((f"latency, concurrency {concurrency}", summary))
     for label, prefix in (("from worker memory", ""), ("from Redis", "redis_")):
         hits, bare = result[f"{prefix}cache_hit_c32"], result[f"{prefix}bare_endpoint_c32"]
