@@ -26,7 +26,6 @@ from service.redis_server import LocalRedis, free_port
 ROOT = Path(__file__).resolve().parents[1]
 # The image's own gunicorn configuration: end-to-end tests run the command the image runs.
 GUNICORN_CONF = ROOT / "docker" / "gunicorn.conf.py"
-SHARED = Path(os.environ.get("MODERATION_SHARED_DIR", ROOT.parent / "shared"))
 
 SECRETS = {"submitter": "submitter-secret", "moderator": "moderator-secret", "admin": "admin-secret"}
 API_KEYS = "site:submitter:submitter-secret,mod-ann:moderator:moderator-secret,root:admin:admin-secret"
@@ -41,7 +40,7 @@ def auth(role: str) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def seed() -> dict[str, Any]:
     """The acceptance fixture: comments from the seed article with the outcome a moderator expects."""
-    with (SHARED / "seed" / "comments.json").open(encoding="utf-8") as handle:
+    with (ROOT / "tests" / "data" / "seed_comments.json").open(encoding="utf-8") as handle:
         document: dict[str, Any] = json.load(handle)
     return document
 

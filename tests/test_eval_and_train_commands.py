@@ -1,10 +1,8 @@
-"""`moderation eval` and `moderation train`, end to end on small slices of the shared data."""
+"""`moderation eval` end to end on a small labeled file, and the conspiracy threshold rule."""
 
 from __future__ import annotations
 
 import csv
-import hashlib
-import json
 import os
 import subprocess
 import sys
@@ -13,15 +11,16 @@ from pathlib import Path
 import numpy as np
 
 from service.evaluation import LabeledTexts, evaluate
-from service.scoring.models import ARTIFACTS
-from service.training import _threshold_at_fpr, train
-from tests.conftest import ROOT, SHARED
+from service.training import _threshold_at_fpr
+from tests.conftest import ROOT
 
 
-def _rows(name: str) -> tuple[list[str], list[dict[str, str]]]:
-    with (SHARED / "datasets" / name).open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        return list(reader.fieldnames or []), list(reader)
+def _claims(count: int) -> list[dict[str, str]]:
+    """Made-up statements: half say a hidden hand staged the news, half report council business."""
+    rows = [{"text": f"story {i}: the cia staged it all for public consumption, they pull the strings", "label": "Yes"}
+            for i in range(count)]
+    return rows + [{"text": f"story {i}: the council approved the library budget on Tuesday", "label": "No"}
+                   for i in range(count)]
 
 
 def test_evaluate_counts_match_a_hand_count() -> None:
@@ -42,13 +41,11 @@ def test_threshold_at_fpr_is_the_lowest_that_keeps_false_positives_down() -> Non
 
 
 def test_eval_command_prints_the_figures_and_writes_a_report(tmp_path: Path) -> None:
-    _, rows = _rows("psycomark-conspiracy.csv")
-    picked = [r for r in rows if r["label"] == "Yes"][:30] + [r for r in rows if r["label"] == "No"][:30]
     source = tmp_path / "slice.csv"
     with source.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=["text", "label"])
         writer.writeheader()
-        writer.writerows({"text": r["text"], "label": r["label"]} for r in picked)
+        writer.writerows(_claims(30))
     report = tmp_path / "report"
     command = [sys.executable, "-m", "service.cli", "eval", str(source), "--task", "conspiracy", "--text-column",
                "text", "--label-column", "label", "--positive", "Yes", "--negative", "No", "--report", str(report)]
@@ -61,32 +58,3 @@ def test_eval_command_prints_the_figures_and_writes_a_report(tmp_path: Path) -> 
     assert "## Worst false positives" in markdown and "## Worst false negatives" in markdown
     for image in ("roc.png", "precision_recall.png"):
         assert (report / image).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-
-
-def test_train_command_is_reproducible_and_never_touches_the_shipped_heads(tmp_path: Path) -> None:
-    shipped = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in ARTIFACTS.glob("*.json")}
-    header, rows = _rows("davidson-labeled.csv")
-    picked = [r for r in rows if r["class"] == "2"][:60] + [r for r in rows if r["class"] in ("0", "1")][:90]
-    datasets = tmp_path / "datasets"
-    datasets.mkdir()
-    with (datasets / "davidson-labeled.csv").open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=header)
-        writer.writeheader()
-        writer.writerows(picked)
-
-    outputs = []
-    for run in ("first", "second"):
-        artifacts = tmp_path / run
-        artifacts.mkdir()
-        report = train("toxicity", datasets=datasets, out_dir=tmp_path / f"{run}-splits", artifacts=artifacts)
-        outputs.append(report.artifact.read_bytes())
-    payload = json.loads(outputs[0])
-    assert outputs[0] == outputs[1], "training is seeded: the same data gives the same bytes"
-    assert len(payload["coef"]) == 384 and payload["train_rows"] == 120
-    assert payload["dataset_sha256"] == hashlib.sha256((datasets / "davidson-labeled.csv").read_bytes()).hexdigest()
-    card = report.card.read_text()
-    assert "ROC-AUC" in card and "MIT licence" in card and "never trained on" in card
-    with report.test_split.open(newline="", encoding="utf-8") as handle:
-        held_out = {row["text"] for row in csv.DictReader(handle)}
-    assert len(held_out) == 30
-    assert shipped == {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in ARTIFACTS.glob("*.json")}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hmac
 import json
+import math
+import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -56,14 +58,45 @@ def authenticate() -> None:
 _MAX_DEPTH = 16
 
 
+# Every number must fit an IEEE 754 double, what most JSON parsers read numbers into (RFC 8259, section 6): a
+# 5,000-digit integer would otherwise fail Python's int-to-str limit when it is parsed or serialised again, and a
+# float that overflows would be stored as null. Integers in that range are kept exact.
+_LARGEST_NUMBER = sys.float_info.max
+_MAX_INTEGER_DIGITS = len(str(int(_LARGEST_NUMBER)))
+
+
+class _NumberOutOfRange:
+    """Stands in for a number too large to keep, so that `_check_values` can name the field that held it."""
+
+
+_OUT_OF_RANGE = _NumberOutOfRange()
+
+
+def _parse_int(literal: str) -> int | _NumberOutOfRange:
+    # The digits are counted before int() runs: converting a long literal costs time quadratic in its length.
+    if len(literal.lstrip("-")) > _MAX_INTEGER_DIGITS:
+        return _OUT_OF_RANGE
+    value = int(literal)
+    return value if abs(value) <= _LARGEST_NUMBER else _OUT_OF_RANGE
+
+
+def _parse_float(literal: str) -> float | _NumberOutOfRange:
+    value = float(literal)
+    return value if math.isfinite(value) else _OUT_OF_RANGE
+
+
 def _reject_constant(name: str) -> object:
     raise errors.InvalidJSON(f"request body is not valid JSON: {name} is not a JSON value")
 
 
 def _check_values(value: object, path: str, depth: int = 0) -> None:
-    """No lone surrogates (they cannot be stored as UTF-8) and no pathological nesting."""
+    """No lone surrogates (they cannot be stored as UTF-8), no number out of range and no pathological nesting."""
     if depth > _MAX_DEPTH:
         raise errors.InvalidJSON(f"request body is nested deeper than {_MAX_DEPTH} levels")
+    if value is _OUT_OF_RANGE:
+        raise errors.InvalidField(
+            f"number is out of range: JSON numbers here must lie within ±{_LARGEST_NUMBER:.6g}", field=path or None
+        )
     if isinstance(value, str):
         try:
             value.encode("utf-8")
@@ -104,7 +137,9 @@ def check_json_body() -> None:
     if len(raw) > limit:
         raise errors.PayloadTooLarge(f"request body is larger than {limit} bytes")
     try:
-        document = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        document = json.loads(
+            raw.decode("utf-8"), parse_int=_parse_int, parse_float=_parse_float, parse_constant=_reject_constant
+        )
     except UnicodeDecodeError:
         raise errors.InvalidJSON("request body is not valid UTF-8") from None
     except json.JSONDecodeError as exc:

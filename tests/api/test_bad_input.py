@@ -25,6 +25,13 @@ def dumps(document: Any) -> bytes:
     return json.dumps(document).encode()
 
 
+# Beyond what a JSON number can portably hold (an IEEE double): past Python's int-to-str limit (4,300 digits),
+# past the double's range without reaching that limit, and floats that overflow to infinity.
+HUGE_INT = "1" + "0" * 5000
+BEYOND_DOUBLE_INT = "9" * 310
+HUGE_FLOATS = ("1e999", "-1E400", HUGE_INT + ".5")
+
+
 def nested(depth: int) -> str:
     """A body whose metadata nests lists `depth` deep."""
     return '{"id": "ID", "text": "hi", "metadata": {"a": ' + "[" * depth + "1" + "]" * depth + "}}"
@@ -55,6 +62,11 @@ def raw(template: str | bytes) -> Callable[[str], bytes]:
     """A body written by hand; `ID` stands for the comment id."""
     data = template.encode() if isinstance(template, str) else template
     return lambda i: data.replace(b"ID", i.encode())
+
+
+def number_in(template: str, number: str = HUGE_INT) -> Callable[[str], bytes]:
+    """`raw(template)` with the number literal `number` where `NUMBER` stands."""
+    return raw(template.replace("NUMBER", number))
 
 
 SUBMIT_CASES = [
@@ -111,6 +123,25 @@ SUBMIT_CASES = [
          JSON, frozenset({400, 422})),
     Case("json-nested-too-deep", raw(nested(100_000)),
          JSON, frozenset({400, 422})),
+    # numbers out of range, wherever they are: the field holding them is named
+    Case("metadata-huge-int", number_in('{"id": "ID", "text": "hi", "metadata": {"n": NUMBER}}'), JSON, 422,
+         "metadata.n"),
+    Case("metadata-huge-negative-int", number_in('{"id": "ID", "text": "hi", "metadata": {"n": -NUMBER}}'), JSON,
+         422, "metadata.n"),
+    Case("metadata-int-beyond-double",
+         number_in('{"id": "ID", "text": "hi", "metadata": {"n": NUMBER}}', BEYOND_DOUBLE_INT), JSON, 422,
+         "metadata.n"),
+    Case("metadata-nested-huge-int",
+         number_in('{"id": "ID", "text": "hi", "metadata": {"a": {"b": [1, NUMBER]}}}'), JSON, 422, "metadata.a.b.1"),
+    *[Case(f"metadata-float-overflow-{n}", number_in('{"id": "ID", "text": "hi", "metadata": {"x": [NUMBER]}}', number),
+           JSON, 422, "metadata.x.0") for n, number in enumerate(HUGE_FLOATS)],
+    Case("text-huge-int", number_in('{"id": "ID", "text": NUMBER}'), JSON, 422, "text"),
+    Case("text-huge-float", raw('{"id": "ID", "text": 1e999}'), JSON, 422, "text"),
+    Case("id-huge-int", number_in('{"id": NUMBER, "text": "hi"}'), JSON, 422, "id"),
+    Case("author-name-huge-int", number_in('{"id": "ID", "text": "hi", "author": {"name": NUMBER}}'), JSON, 422,
+         "author.name"),
+    Case("unknown-field-huge-int", number_in('{"id": "ID", "text": "hi", "n": NUMBER}'), JSON, 422, "n"),
+    Case("body-huge-int", raw(HUGE_INT), JSON, 422),
     # text content
     Case("text-empty", with_fields(text=""), JSON, 422, "text"),
     Case("text-spaces", with_fields(text=" \t\n  "), JSON, 422, "text"),
@@ -198,6 +229,18 @@ def test_the_same_submission_done_right_is_accepted(client: FlaskClient) -> None
     assert response.status_code == 201
 
 
+def test_numbers_within_a_double_are_kept_exactly(client: FlaskClient) -> None:
+    """The range check refuses only what cannot be held: 64-bit ids and the double's extremes go through unchanged."""
+    comment_id = f"ok-{uuid.uuid4()}"
+    metadata = {"snowflake": 1234567890123456789, "u64": 2**64 - 1, "wide": 10**300, "largest": 1.7976931348623157e308,
+                "smallest": -1.7976931348623157e308, "tiny": 5e-324}
+    response = client.post("/v1/comments", data=dumps(valid(comment_id, metadata=metadata)),
+                           headers={**auth("submitter"), "Content-Type": JSON})
+    assert response.status_code == 201, response.get_data(as_text=True)
+    stored = client.get(f"/v1/comments/{comment_id}", headers=auth("submitter")).get_json()
+    assert stored["metadata"] == metadata
+
+
 def test_charset_parameter_is_fine(client: FlaskClient) -> None:
     comment_id = f"ok-{uuid.uuid4()}"
     headers = {**auth("submitter"), "Content-Type": "application/json; charset=utf-8"}
@@ -245,6 +288,10 @@ SCORE_CASES = [
     Case("item-text-too-long", lambda i: dumps({"comments": [{"text": "a" * 10_001}]}), JSON, 422,
          "comments.0.text"),
     Case("item-surrogate", raw('{"comments": [{"text": "ok"}, {"text": "\\ud800"}]}'), JSON, 422, "comments.1.text"),
+    Case("item-text-huge-int", number_in('{"comments": [{"text": "ok"}, {"text": NUMBER}]}'), JSON, 422,
+         "comments.1.text"),
+    Case("item-text-huge-float", raw('{"comments": [{"text": -1e999}]}'), JSON, 422, "comments.0.text"),
+    Case("comments-huge-int", number_in('{"comments": NUMBER}'), JSON, 422, "comments"),
 ]
 
 
@@ -280,6 +327,15 @@ QUERY_CASES = [
     ("cursor-base64-junk", {"cursor": "aGVsbG8"}, "cursor"),
     ("cursor-too-long", {"cursor": "r" * 65}, "cursor"),
     ("unknown-parameter", {"sort": "newest"}, "sort"),
+    # numbers far out of range in query values: refused like any other bad value, naming the parameter
+    ("limit-huge-int", {"limit": HUGE_INT}, "limit"),
+    ("limit-huge-negative-int", {"limit": "-" + HUGE_INT}, "limit"),
+    ("limit-huge-float", {"limit": "1e999"}, "limit"),
+    ("status-huge-int", {"status": HUGE_INT}, "status"),
+    ("flag-huge-int", {"flag": HUGE_INT}, "flag"),
+    ("thread-huge-int", {"thread_id": HUGE_INT}, "thread_id"),
+    ("cursor-huge-int", {"cursor": HUGE_INT}, "cursor"),
+    ("unknown-parameter-huge-int", {"n": HUGE_INT}, "n"),
 ]
 
 
@@ -312,6 +368,9 @@ DECISION_CASES = [
     Case("note-number", raw('{"action": "approve", "note": 5}'), JSON, 422, "note"),
     Case("note-too-long", lambda i: dumps({"action": "approve", "note": "n" * 2001}), JSON, 422, "note"),
     Case("note-surrogate", raw('{"action": "approve", "note": "\\udc80"}'), JSON, 422, "note"),
+    Case("action-huge-int", number_in('{"action": NUMBER}'), JSON, 422, "action"),
+    Case("note-huge-int", number_in('{"action": "approve", "note": NUMBER}'), JSON, 422, "note"),
+    Case("note-huge-float", raw('{"action": "approve", "note": 1e999}'), JSON, 422, "note"),
 ]
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import csv
+import json
 import unicodedata
 
 import pytest
 
 from service.scoring.normalize import NormalizedText, normalize, text_hash
-from tests.conftest import SHARED
+from tests.conftest import ROOT
 
 
 def _check_spans(result: NormalizedText) -> None:
@@ -248,10 +248,14 @@ def test_original_span_agrees_with_the_span_map_for_every_range(original: str, b
             assert result.original_span(start, end) == (result.spans[start][0], result.spans[end - 1][1])
 
 
-def test_every_comment_of_the_labelled_data_maps_the_same_by_word_and_by_span_map() -> None:
-    """Real comments (tweets, with their line breaks, emoji and odd spaces), each character's span compared."""
-    with (SHARED / "datasets" / "davidson-labeled.csv").open(newline="", encoding="utf-8") as handle:
-        tweets = [row["tweet"] for row in csv.DictReader(handle)][:3000]
+def test_every_sentence_of_the_hand_written_suites_maps_the_same_by_word_and_by_span_map() -> None:
+    """Comment-like sentences (with emoji, slurs spelled with spaces and symbols), each character's span compared."""
+    tweets = [
+        json.loads(line)["text"]
+        for path in sorted((ROOT / "tests" / "data").glob("*.jsonl"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
     by_word = 0
     for tweet in tweets:
         result = normalize(tweet)
