@@ -115,11 +115,34 @@ def fetch_models(model: str | None) -> int:
     return 0
 
 
-def train(task: str, datasets: Path | None) -> int:
+def train(args: argparse.Namespace) -> int:
     from service.training import SHARED_DATASETS
+
+    datasets: Path = args.datasets or Path(os.environ.get("MODERATION_DATASETS_DIR") or SHARED_DATASETS)
+    if not datasets.is_dir():
+        print(
+            f"moderation: no datasets folder at {datasets.resolve()}; point to the shared datasets with "
+            "--datasets DIR or MODERATION_DATASETS_DIR (see the README, Models)",
+            file=sys.stderr,
+        )
+        return 2
+    if args.task == "toxicity":
+        from service import toxicity_training
+        from service.toxicity_data import missing_files
+
+        missing = missing_files(datasets)
+        if missing:
+            print(f"moderation: {datasets} lacks {', '.join(str(m) for m in missing[:3])}", file=sys.stderr)
+            return 2
+        leave_out = None if args.leave_out == "none" else args.leave_out
+        epochs = args.epochs or toxicity_training.EPOCHS
+        toxic = toxicity_training.train(datasets, leave_out=leave_out, sample=args.sample, epochs=epochs)
+        print(f"moderation: wrote {toxic.artifact} (trained on {toxic.train_rows} rows) and {toxic.card}")
+        print(f"figures on {toxic.test_rows} test rows, never trained on:\n{toxic.summary}")
+        return 0
     from service.training import train as train_task
 
-    report = train_task(task, datasets or SHARED_DATASETS)
+    report = train_task(args.task, datasets)
     print(f"moderation: wrote {report.artifact} (trained on {report.train_rows} rows) and {report.card}")
     print(f"held-out split ({report.test_rows} rows, never trained on): {report.test_split}")
     print(report.summary)
@@ -157,6 +180,16 @@ def main(argv: list[str] | None = None) -> int:
     train_cmd = commands.add_parser("train", help="train a shipped head from ../shared/datasets")
     train_cmd.add_argument("task", choices=["conspiracy", "toxicity"])
     train_cmd.add_argument("--datasets", type=Path, help="folder holding the shared datasets")
+    from service.toxicity_data import DEFAULT_LEAVE_OUT, SOURCE_NAMES
+
+    train_cmd.add_argument(
+        "--leave-out",
+        choices=[*SOURCE_NAMES, "none"],
+        default=DEFAULT_LEAVE_OUT,
+        help=f"toxicity: the source a second run leaves out of training (default {DEFAULT_LEAVE_OUT})",
+    )
+    train_cmd.add_argument("--sample", type=float, default=1.0, help="toxicity: share of each source, for a trial")
+    train_cmd.add_argument("--epochs", type=int, help="toxicity: epochs (default: as the shipped model was trained)")
     eval_cmd = commands.add_parser("eval", help="measure a task's score on a labeled CSV or JSONL file")
     eval_cmd.add_argument("file", type=Path)
     eval_cmd.add_argument("--task", choices=["toxicity", "conspiracy"], required=True)
@@ -178,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
             return fetch_models(args.model)
         if args.command == "eval":
             return evaluate(args)
-        return train(args.task, args.datasets)
+        return train(args)
     except ModelUnavailable as exc:
         print(f"moderation: {exc}", file=sys.stderr)
         return 1

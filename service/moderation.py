@@ -39,22 +39,13 @@ class ModerationService:
         missing: dict[str, NormalizedText] = {
             h: n for h, n, v in zip(hashes, normalized, found, strict=True) if v is None
         }
-        fresh = dict(zip(missing, self.engine.score(list(missing.values())), strict=True))
+        fresh = dict(zip(missing, self.engine.score_normalized(list(missing.values())), strict=True))
         self.cache.put_many(self.engine.fingerprint, fresh)
+        # Cached evidence points into the normalised text, the cache key; each request's into its own original.
         return [
-            self._with_evidence(v if v is not None else fresh[h], n)
+            self.engine.locate(v if v is not None else fresh[h], n)
             for h, n, v in zip(hashes, normalized, found, strict=True)
         ]
-
-    def _with_evidence(self, verdict: Verdict, text: NormalizedText) -> Verdict:
-        """The verdict with evidence at offsets into this text as its author wrote it.
-
-        Cues are matched in the normalised text, the cache key: a verdict without evidence holds for every text
-        with that key, so most verdicts are served as they are. Found cues are located again in this original.
-        """
-        if not any(verdict.evidence.values()):
-            return verdict
-        return verdict.model_copy(update={"evidence": self.engine.evidence(text, known=verdict.evidence)})
 
     def submit(self, comment: dict[str, Any]) -> tuple[CommentRecord, bool]:
         """Create, replay (same text: unchanged) or edit (new text: re-scored). Returns (record, created)."""

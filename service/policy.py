@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+from service.categories import TOXICITY_CATEGORIES
 from service.config import Settings
+from service.errors import ModelUnavailable
 
 
 class Decision(StrEnum):
@@ -17,24 +19,14 @@ class Decision(StrEnum):
     REJECT = "reject"
 
 
-# Defaults chosen on the seed thread and the shared data; the models issue measures them properly.
+# Defaults for a Detoxify model, chosen on the seed thread; the embedded model brings its own (see load_policy).
 _BASE_REVIEW = {
-    "toxicity": 0.5,
-    "severe_toxicity": 0.5,
-    "obscene": 0.5,
-    "threat": 0.5,
-    "insult": 0.5,
-    "identity_attack": 0.5,
-    "sexual_explicit": 0.5,
+    **dict.fromkeys(TOXICITY_CATEGORIES, 0.5),
     # The conspiracy model's own review threshold (service/artifacts/conspiracy-minilm-top3.md): within 10%
     # false positives on training rows it did not fit. Two distinct cue families also reach it.
     "conspiracy": 0.8,
 }
 _BASE_REJECT = {category: 0.9 for category in _BASE_REVIEW} | {"conspiracy": 0.95}
-# The embedded toxicity head: at 0.7 it reaches a 5% false-positive rate on out-of-fold
-# predictions over its training data (see service/artifacts/toxicity-minilm-logreg.md).
-_EMBEDDED_REVIEW = {"toxicity": 0.7}
-_EMBEDDED_REJECT = {"toxicity": 0.9}
 
 # Reject outranks review in the queue: it is the more certain harm.
 _DECISION_WEIGHT = {Decision.ALLOW: 0.0, Decision.REVIEW: 0.0, Decision.REJECT: 1.0}
@@ -70,13 +62,27 @@ class Policy:
         return _DECISION_WEIGHT[decision] + strongest
 
 
+def embedded_thresholds(artifact: Path | None = None) -> dict[str, dict[str, float]]:
+    """The review and reject thresholds the embedded toxicity model's artifact ships with."""
+    from service.scoring.models import TOXICITY_ARTIFACT
+
+    path = artifact or TOXICITY_ARTIFACT
+    if not path.is_file():
+        raise ModelUnavailable(f"toxicity model {path} is missing; run `moderation train toxicity`")
+    document = json.loads(path.read_text())
+    kinds = ("review_thresholds", "reject_thresholds")
+    return {kind: {k: float(v) for k, v in document[kind].items()} for kind in kinds}
+
+
 def load_policy(settings: Settings) -> Policy:
     """Defaults for the configured model, then the policy file, then environment overrides."""
     review = dict(_BASE_REVIEW)
     reject = dict(_BASE_REJECT)
     if settings.toxicity_model == "embedded":
-        review |= _EMBEDDED_REVIEW
-        reject |= _EMBEDDED_REJECT
+        artifact = embedded_thresholds(settings.toxicity_head_path)
+        # The embedded model's own thresholds, chosen by a stated rule on validation rows (its model card).
+        review |= artifact["review_thresholds"]
+        reject |= artifact["reject_thresholds"]
     name = "default"
     if settings.policy_file is not None:
         document = json.loads(Path(settings.policy_file).read_text())

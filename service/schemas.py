@@ -13,7 +13,9 @@ class EvidenceSpan(BaseModel):
     start: int = Field(description="Offset of the first character in the submitted text")
     end: int = Field(description="Offset after the last character")
     text: str
-    cue: str = Field(description="The cue family that matched")
+    cue: str = Field(
+        description="The cue family that matched, or `model` for a span the toxicity model's token head marked"
+    )
 
 
 class Verdict(BaseModel):
@@ -23,7 +25,10 @@ class Verdict(BaseModel):
     decision: Decision
     flags: list[str] = Field(description="Categories at or above their review threshold")
     scores: dict[str, float] = Field(description="Every category's score in [0, 1]")
-    evidence: dict[str, list[EvidenceSpan]]
+    evidence: dict[str, list[EvidenceSpan]] = Field(
+        description="category -> the spans that support its score: cue phrases, and the model's own spans for the "
+        "toxicity categories it flagged"
+    )
     models: dict[str, str] = Field(description="category family -> name@version of the model that scored it")
     policy: str = Field(description="Version of the policy that decided")
     cached: bool = Field(description="True when served from the verdict cache without running a model")

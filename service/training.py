@@ -1,4 +1,5 @@
-"""`moderation train TASK`: rebuild a shipped head from ../shared/datasets, reproducibly, and measure it.
+"""`moderation train conspiracy`: rebuild the shipped conspiracy head from ../shared/datasets, reproducibly, and
+measure it. (`moderation train toxicity` is service/toxicity_training.py.)
 
 The shipped head is trained on a stratified 80% of the data; the other 20% is never
 seen in training and is scored through the full service pipeline (normalisation,
@@ -19,12 +20,10 @@ from typing import Any
 import numpy as np
 
 from service.config import Settings
-from service.identity_templates import neutral_identity_sentences
 from service.scoring.branch import EncoderBranch, fine_tune_branch, pad_states
 from service.scoring.models import (
     ARTIFACTS,
     CONSPIRACY_ARTIFACT,
-    TOXICITY_ARTIFACT,
     char_ngram_vectorizer,
     shared_encoder,
 )
@@ -51,7 +50,7 @@ class Task:
     licence: str
     extra_negatives: Callable[[], list[str]] | None
     char_ngrams: bool  # add TF-IDF character n-grams to the embeddings
-    branch_layers: int  # top encoder layers fine-tuned for this task; 0 keeps the shared encoder frozen
+    branch_layers: int  # top encoder layers fine-tuned for this task
     # The review threshold the policy ships with: the lowest that keeps false positives on data the
     # head did not train on within this rate.
     review_fpr: float
@@ -61,10 +60,6 @@ class Task:
 
 def _conspiracy_label(label: str) -> bool | None:
     return {"Yes": True, "No": False}.get(label)
-
-
-def _toxicity_label(label: str) -> bool | None:
-    return label in ("0", "1")  # hate speech or offensive language, against "neither"
 
 
 TASKS = {
@@ -84,22 +79,6 @@ TASKS = {
         review_fpr=0.10,
         artifact_name=CONSPIRACY_ARTIFACT.name,
         artifact_variable="MODERATION_CONSPIRACY_MODEL",
-    ),
-    "toxicity": Task(
-        name="toxicity",
-        dataset="davidson-labeled.csv",
-        text_column="tweet",
-        label_column="class",
-        positive=_toxicity_label,
-        description="hate speech or offensive language (class 0 or 1) against neither (class 2)",
-        licence="Davidson, Warmsley, Macy, Weber, ICWSM 2017 (t-davidson/hate-speech-and-offensive-language), "
-        "tweets; MIT licence. Known dialect bias: African-American English is over-labeled offensive.",
-        extra_negatives=neutral_identity_sentences,
-        char_ngrams=False,
-        branch_layers=0,
-        review_fpr=0.05,
-        artifact_name=TOXICITY_ARTIFACT.name,
-        artifact_variable="MODERATION_TOXICITY_HEAD",
     ),
 }
 
@@ -143,10 +122,7 @@ def train(
     if extra:  # training rows only: the held-out split stays the dataset's own
         train_texts += [normalize(t).text for t in extra]
         train_labels = np.concatenate([train_labels, np.zeros(len(extra), dtype=int)])
-    if task.branch_layers:
-        fitted = _fit_branch_head(task, train_texts, train_labels)
-    else:
-        fitted = _fit_frozen_head(task, train_texts, train_labels, own_rows=len(train_idx))
+    fitted = _fit_branch_head(task, train_texts, train_labels)
 
     dataset_path = datasets / task.dataset
     payload = {
@@ -215,35 +191,6 @@ class FittedHead:
         value = self.summary["review_threshold"]
         assert isinstance(value, float)
         return value
-
-
-def _fit_frozen_head(task: Task, texts: list[str], labels: np.ndarray, own_rows: int) -> FittedHead:
-    from scipy.sparse import csr_matrix, hstack
-    from sklearn.metrics import roc_auc_score
-
-    features: Any = shared_encoder().encode(texts, batch_size=64, progress=True)[0]
-    ngrams = None
-    if task.char_ngrams:
-        ngrams = char_ngram_vectorizer().fit(texts)
-        features = hstack([ngrams.transform(texts), csr_matrix(features)]).tocsr()
-    # Regularisation chosen by 5-fold cross-validation on the training rows only; the same out-of-fold
-    # predictions show where a review threshold would sit at 5% false positives.
-    folds = {c: _out_of_fold(c, features, labels) for c in (1.0, 4.0)}
-    strength = max(folds, key=lambda c: roc_auc_score(labels, folds[c]))
-    # The dataset's rows only, without the easy extra negatives.
-    suggested = _threshold_at_fpr(folds[strength][:own_rows], labels[:own_rows], task.review_fpr)
-    head = _logistic(strength).fit(features, labels)
-    method = (
-        f"a logistic-regression head (scikit-learn, balanced class weights, C={strength} chosen by 5-fold "
-        "cross-validation on the training rows) on frozen sentence embeddings of the normalised text"
-    )
-    summary: dict[str, object] = {
-        "method": method,
-        "review_threshold": suggested,
-        "threshold_source": "5-fold out-of-fold predictions over the dataset's training rows",
-        "operating_points": _operating_points(folds[strength][:own_rows], labels[:own_rows]),
-    }
-    return FittedHead(head.coef_[0], float(head.intercept_[0]), ngrams, None, summary)
 
 
 def _fit_branch_head(task: Task, texts: list[str], labels: np.ndarray) -> FittedHead:
@@ -359,13 +306,6 @@ def _logistic(strength: float) -> Any:
     from sklearn.linear_model import LogisticRegression
 
     return LogisticRegression(C=strength, max_iter=5000, class_weight="balanced", random_state=SEED)
-
-
-def _out_of_fold(strength: float, features: object, labels: np.ndarray) -> np.ndarray:
-    from sklearn.model_selection import cross_val_predict
-
-    probabilities = cross_val_predict(_logistic(strength), features, labels, cv=5, method="predict_proba")
-    return np.asarray(probabilities[:, 1])
 
 
 def _branch_cost(branch: EncoderBranch, texts: list[str], rounds: int = 3) -> str:

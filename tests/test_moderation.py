@@ -201,6 +201,17 @@ def test_cached_verdict_evidence_points_into_the_submitted_text(service: Moderat
     assert variant[span.start : span.end] == span.text == "for public consumption"
 
 
+def test_a_cached_verdict_moves_the_models_spans_into_the_submitted_text(service: ModerationService) -> None:
+    (first,) = service.verdicts(["I would love to 🔪 some 👳🏾 tonight"])
+    variant = "\u200b I would  love to\n🔪 some\u200b 👳🏾   tonight"
+    (cached,) = service.verdicts([variant])
+    assert cached.cached is True
+    spans = [s for s in cached.evidence["threat"] if s.cue == "model"]
+    assert len(spans) == len([s for s in first.evidence["threat"] if s.cue == "model"]) > 0
+    for span in spans:
+        assert variant[span.start : span.end] == span.text
+
+
 def test_evidence_of_variants_in_one_batch_points_into_each_text(service: ModerationService) -> None:
     texts = ["they say it is for public consumption", "\u200b  they   say it is for public consumption"]
     verdicts = service.verdicts(texts)

@@ -192,11 +192,14 @@ def test_embedded_model_gets_its_own_toxicity_thresholds() -> None:
     assert embedded.version != detoxify.version
 
 
-def test_default_review_thresholds_are_the_shipped_heads_own() -> None:
-    """Each head's model card reports its held-out figures at its own review threshold: the one shipped."""
+def test_default_thresholds_are_the_shipped_models_own() -> None:
+    """Each model card reports its figures at its own thresholds: the ones shipped."""
     embedded = load_policy(Settings.model_validate({"MODERATION_TOXICITY_MODEL": "embedded"}))
-    for category, artifact in (("toxicity", TOXICITY_ARTIFACT), ("conspiracy", CONSPIRACY_ARTIFACT)):
-        assert embedded.review[category] == json.loads(artifact.read_text())["review_threshold"], category
+    toxicity = json.loads(TOXICITY_ARTIFACT.read_text())
+    for category in toxicity["categories"]:
+        assert embedded.review[category] == toxicity["review_thresholds"][category], category
+        assert embedded.reject[category] == toxicity["reject_thresholds"][category], category
+    assert embedded.review["conspiracy"] == json.loads(CONSPIRACY_ARTIFACT.read_text())["review_threshold"]
 
 
 def test_load_policy_from_file(tmp_path: Path) -> None:

@@ -24,14 +24,20 @@ class EncoderBranch(nn.Module):
         self._config = encoder.config
         self.layers = copy.deepcopy(encoder.model.encoder.layer[start_layer:])
 
-    def embed(self, states: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        """Normalised sentence embeddings from token states after `start_layer` layers."""
+    per_text = False  # `embed` gives a matrix of sentence embeddings
+
+    def token_states(self, states: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Each token's final state from its states after `start_layer` layers."""
         from transformers.masking_utils import create_bidirectional_mask
 
         extended = create_bidirectional_mask(config=self._config, inputs_embeds=states, attention_mask=attention_mask)
         for layer in self.layers:
             states = layer(states, extended)
-        pooled: torch.Tensor = mean_pool(states, attention_mask)
+        return states
+
+    def embed(self, states: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Normalised sentence embeddings from token states after `start_layer` layers."""
+        pooled: torch.Tensor = mean_pool(self.token_states(states, attention_mask), attention_mask)
         return pooled
 
     def save(self, path: Path) -> None:

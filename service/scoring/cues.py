@@ -143,6 +143,8 @@ TOXICITY_CUES: tuple[CueFamily, ...] = (
 )
 
 CUES: dict[str, tuple[CueFamily, ...]] = {"conspiracy": CONSPIRACY_CUES, "toxicity": TOXICITY_CUES}
+# The seven-category models' own category a toxicity cue also sets a floor under, at the family's weight.
+CUE_CATEGORIES = {"profanity": "obscene", "insult": "insult", "dehumanising": "identity_attack", "threat": "threat"}
 
 
 @dataclass(frozen=True)
@@ -167,15 +169,28 @@ def _widen_to_words(original: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+def match_cues(text: str, families: tuple[CueFamily, ...] = CONSPIRACY_CUES) -> list[Evidence]:
+    """Every cue match in the normalised text, at offsets into it, in reading order."""
+    found: list[Evidence] = []
+    for family in families:
+        for match in family.pattern.finditer(text):
+            if match.start() != match.end():
+                found.append(Evidence(match.start(), match.end(), match.group(), family.name))
+    found.sort(key=lambda e: (e.start, e.end))
+    return found
+
+
+def locate(normalized: NormalizedText, start: int, end: int) -> tuple[int, int]:
+    """A [start, end) of the normalised text as whole words of the original text."""
+    return _widen_to_words(normalized.original, *normalized.original_span(start, end))
+
+
 def find_cues(normalized: NormalizedText, families: tuple[CueFamily, ...] = CONSPIRACY_CUES) -> list[Evidence]:
     """Every cue match, as spans of the original text, in reading order."""
     found: list[Evidence] = []
-    for family in families:
-        for match in family.pattern.finditer(normalized.text):
-            if match.start() == match.end():
-                continue
-            start, end = _widen_to_words(normalized.original, *normalized.original_span(*match.span()))
-            found.append(Evidence(start, end, normalized.original[start:end], family.name))
+    for match in match_cues(normalized.text, families):
+        start, end = locate(normalized, match.start, match.end)
+        found.append(Evidence(start, end, normalized.original[start:end], match.cue))
     found.sort(key=lambda e: (e.start, e.end))
     return found
 

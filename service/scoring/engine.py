@@ -12,7 +12,7 @@ from service.errors import ScoringUnavailable
 from service.policy import Policy, load_policy
 from service.schemas import EvidenceSpan, Verdict
 from service.scoring.batching import Batcher
-from service.scoring.cues import CUES, cue_score, find_cues
+from service.scoring.cues import CUE_CATEGORIES, CUES, Evidence, cue_score, locate, match_cues
 from service.scoring.models import (
     CONSPIRACY_ARTIFACT,
     Batch,
@@ -92,25 +92,14 @@ class ScoringEngine:
         self.observe(scorer.name, time.perf_counter() - started)
         return result
 
-    @staticmethod
-    def evidence(
-        text: NormalizedText, known: dict[str, list[EvidenceSpan]] | None = None
-    ) -> dict[str, list[EvidenceSpan]]:
-        """Evidence spans point into this exact original text, so they are never taken from the cache.
-
-        `known`: the evidence of a verdict for the same normalised text. Cues match the normalised text, so only
-        the cue families named there can match this text: the others are not run again.
-        """
-        found: dict[str, list[EvidenceSpan]] = {}
-        for category, families in CUES.items():
-            if known is not None:
-                names = {span.cue for span in known.get(category, ())}
-                families = tuple(family for family in families if family.name in names)
-            found[category] = [EvidenceSpan.model_validate(e, from_attributes=True) for e in find_cues(text, families)]
-        return found
-
     def score(self, texts: list[NormalizedText]) -> list[Verdict]:
-        """Verdicts in order; scored together with the texts of concurrent requests in this process."""
+        """Verdicts in order, with evidence at offsets into each text as its author wrote it."""
+        return [self.locate(v, t) for v, t in zip(self.score_normalized(texts), texts, strict=True)]
+
+    def score_normalized(self, texts: list[NormalizedText]) -> list[Verdict]:
+        """Verdicts whose evidence points into each normalised text: what the verdict cache keeps, since every
+        text with that normalised form (the cache key) gets the same verdict. Scored together with the texts of
+        concurrent requests in this process."""
         try:
             return self._batcher.submit(texts)
         except TimeoutError:
@@ -120,35 +109,75 @@ class ScoringEngine:
                 f"scoring took longer than {self._batcher.timeout:g} s; retry shortly"
             ) from None
 
+    @staticmethod
+    def locate(verdict: Verdict, text: NormalizedText) -> Verdict:
+        """The verdict with its evidence moved from the normalised text to whole words of this original."""
+        if not any(verdict.evidence.values()):
+            return verdict
+        located: dict[str, list[EvidenceSpan]] = {}
+        for category, spans in verdict.evidence.items():
+            located[category] = []
+            for span in spans:
+                start, end = locate(text, span.start, span.end)
+                found = EvidenceSpan(start=start, end=end, text=text.original[start:end], cue=span.cue)
+                located[category].append(found)
+        return verdict.model_copy(update={"evidence": located})
+
     def stalled_for(self) -> float:
         """Seconds the model call in progress has run past the scoring timeout; 0 when it has not."""
         timeout = self._batcher.timeout
         return 0.0 if timeout is None else max(0.0, self._batcher.busy_for() - timeout)
 
     def _score_now(self, texts: list[NormalizedText]) -> list[Verdict]:
-        """One model call per model for the whole batch; the MiniLM embeddings are computed once for all heads."""
+        """One model call per model for the whole batch; the MiniLM lower layers run once for all of them."""
         self.observe_batch(len(texts))
         batch = Batch([t.text for t in texts], self._branches, self._final_embeddings)
         toxicity = self._timed(self.toxicity, batch)
         conspiracy = self._timed(self.conspiracy, batch)
+        marked = self.toxicity.spans(batch)
         verdicts = []
-        for text, tox, con in zip(texts, toxicity, conspiracy, strict=True):
-            scores = {**tox, **con}
-            evidence = self.evidence(text)
-            # A category's cue phrases set a floor under its model score.
-            for category, families in CUES.items():
-                scores[category] = max(scores[category], cue_score(evidence[category], families))
-            scores = {k: round(v, 4) for k, v in scores.items()}
+        for text, tox, con, model_spans in zip(texts, toxicity, conspiracy, marked, strict=True):
+            cues = {category: match_cues(text.text, families) for category, families in CUES.items()}
+            scores = {k: round(v, 4) for k, v in _with_cue_floors({**tox, **con}, cues).items()}
             decision, flags = self.policy.decide(scores)
+            evidence = {category: [_span(e) for e in found] for category, found in cues.items()}
+            # The model's spans are evidence for the categories it flagged (toxicity for any of its own).
+            shown = set(flags) | ({"toxicity"} if set(flags) & set(tox) else set())
+            for span in model_spans:
+                if span.category in shown:
+                    marked_text = text.text[span.start : span.end]
+                    evidence.setdefault(span.category, []).append(
+                        EvidenceSpan(start=span.start, end=span.end, text=marked_text, cue="model")
+                    )
             verdicts.append(
                 Verdict(
                     decision=decision,
                     flags=flags,
                     scores=scores,
-                    evidence=evidence,
+                    evidence={c: sorted(found, key=lambda e: (e.start, e.end)) for c, found in evidence.items()},
                     models=self.models,
                     policy=self.policy.version,
                     cached=False,
                 )
             )
         return verdicts
+
+
+_TOXICITY_CUE_WEIGHTS = {family.name: family.weight for family in CUES["toxicity"]}
+
+
+def _with_cue_floors(scores: dict[str, float], cues: dict[str, list[Evidence]]) -> dict[str, float]:
+    """A category's cue phrases set a floor under its model score; a toxicity cue also under its own category
+    (profanity under obscene, a threat under threat) where the model scores that category."""
+    floored = dict(scores)
+    for category, families in CUES.items():
+        floored[category] = max(floored[category], cue_score(cues[category], families))
+    for cue in {e.cue for e in cues["toxicity"]}:
+        own = CUE_CATEGORIES.get(cue)
+        if own is not None and own in floored:
+            floored[own] = max(floored[own], _TOXICITY_CUE_WEIGHTS[cue])
+    return floored
+
+
+def _span(found: Evidence) -> EvidenceSpan:
+    return EvidenceSpan(start=found.start, end=found.end, text=found.text, cue=found.cue)

@@ -16,7 +16,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from service.categories import TOXICITY_CATEGORIES
 from service.errors import ModelUnavailable
+from service.scoring.emoji_words import Origin, spell_emoji
 
 # Nothing here may reach a model hub at run time.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -24,24 +26,17 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 CONSPIRACY_ARTIFACT = ARTIFACTS / "conspiracy-minilm-top3.json"
-TOXICITY_ARTIFACT = ARTIFACTS / "toxicity-minilm-logreg.json"
+TOXICITY_ARTIFACT = ARTIFACTS / "toxicity-minilm-top3.json"
 
 # Detoxify outputs that are harm categories; the `unbiased` model also names identity groups, which are not.
-DETOXIFY_CATEGORIES = (
-    "toxicity",
-    "severe_toxicity",
-    "obscene",
-    "threat",
-    "insult",
-    "identity_attack",
-    "sexual_explicit",
-)
+DETOXIFY_CATEGORIES = TOXICITY_CATEGORIES
 
 
 class Branch(Protocol):
     """Encoder layers fine-tuned for one task, run on the shared encoder's states from `start_layer` on."""
 
     start_layer: int
+    per_text: bool  # `embed` gives one output a text (a list) rather than a matrix of embeddings
 
     def embed(self, states: Any, attention_mask: Any) -> Any: ...
 
@@ -59,17 +54,40 @@ class Batch:
         self.final = final
 
     @cached_property
-    def _encoded(self) -> list[np.ndarray]:
-        return shared_encoder().encode(self.texts, branches=self.branches, final=self.final)
+    def spelled(self) -> list[tuple[str, Origin | None]]:
+        """What the encoder reads: each text with its emoji spelled out, and the map back."""
+        return [spell_emoji(text) for text in self.texts]
+
+    @cached_property
+    def _encoded(self) -> list[Any]:
+        return shared_encoder().encode(
+            [spelled for spelled, _ in self.spelled], branches=self.branches, final=self.final
+        )
+
+    def token_offsets(self) -> list[list[tuple[int, int]]]:
+        """Each token's [start, end) in the spelled text, as the encoder tokenised it."""
+        return shared_encoder().offsets([spelled for spelled, _ in self.spelled])
 
     @property
     def embeddings(self) -> np.ndarray:
         if not self.final:
             raise RuntimeError("this batch was built without the encoder's final embeddings")
-        return self._encoded[0]
+        embeddings: np.ndarray = self._encoded[0]
+        return embeddings
 
-    def branch_embeddings(self, branch: Branch) -> np.ndarray:
+    def branch_embeddings(self, branch: Branch) -> Any:
+        """The branch's embeddings matrix, or its list of per-text outputs (`per_text` branches)."""
         return self._encoded[1 + self.branches.index(branch)]
+
+
+@dataclass(frozen=True)
+class ModelSpan:
+    """A stretch of a normalised text a model marked, with the category and the model's highest probability."""
+
+    start: int
+    end: int
+    category: str
+    probability: float
 
 
 class TextScorer(Protocol):
@@ -82,6 +100,14 @@ class TextScorer(Protocol):
     reads_final_embeddings: bool  # whether it needs the shared encoder's last layer
 
     def score(self, batch: Batch) -> list[dict[str, float]]: ...
+
+    def spans(self, batch: Batch) -> list[list[ModelSpan]]:
+        """Where in each text the model found what it scored, for the models that can say."""
+        ...
+
+
+def no_spans(batch: Batch) -> list[list[ModelSpan]]:
+    return [[] for _ in batch.texts]
 
 
 def _clip(value: float) -> float:
@@ -118,8 +144,9 @@ class MiniLMEncoder:
         batch_size: int = 32,
         progress: bool = False,
         final: bool = True,
-    ) -> list[np.ndarray]:
-        """Normalised sentence embeddings `(len(texts), 384)`: the final layer's, then one array per branch.
+    ) -> list[Any]:
+        """Normalised sentence embeddings `(len(texts), 384)`: the final layer's, then one array per branch (for a
+        `per_text` branch, a list of its outputs in text order).
 
         `final=False`: only the layers the branches start from run, and the first array stays zero.
         """
@@ -127,7 +154,8 @@ class MiniLMEncoder:
         from tqdm import tqdm
 
         width = self.config.hidden_size
-        outputs = [np.zeros((len(texts), width), dtype=np.float32) for _ in range(1 + len(branches))]
+        outputs: list[Any] = [np.zeros((len(texts), width), dtype=np.float32)]
+        outputs += [[None] * len(texts) if b.per_text else np.zeros((len(texts), width), np.float32) for b in branches]
         if not final and not branches:
             return outputs
         # Similar lengths share a chunk: less padding, the same results.
@@ -144,8 +172,18 @@ class MiniLMEncoder:
                 else:
                     states = self._lower_states(tokens, max(branch.start_layer for branch in branches))
                 for slot, branch in enumerate(branches, start=1):
-                    outputs[slot][chunk] = branch.embed(states[branch.start_layer], mask).numpy()
+                    found = branch.embed(states[branch.start_layer], mask)
+                    if branch.per_text:
+                        for row, output in zip(chunk, found, strict=True):
+                            outputs[slot][row] = output
+                    else:
+                        outputs[slot][chunk] = found.numpy()
         return outputs
+
+    def offsets(self, texts: list[str]) -> list[list[tuple[int, int]]]:
+        """Each text's token offsets, [CLS] and [SEP] as (0, 0), with the truncation `encode` applies."""
+        found = self.tokenizer(texts, truncation=True, max_length=self.max_length, return_offsets_mapping=True)
+        return [[(int(s), int(e)) for s, e in row] for row in found["offset_mapping"]]
 
     def _lower_states(self, tokens: Any, layers: int) -> list[Any]:
         """The token states after 0 (the embeddings) to `layers` encoder layers, as `hidden_states` numbers them."""
@@ -165,10 +203,12 @@ class MiniLMEncoder:
         return self.tokenizer(texts, truncation=True, max_length=self.max_length, padding=True, return_tensors="pt")
 
     def layer_states(self, texts: list[str], layer: int, batch_size: int = 64) -> list[Any]:
-        """Each text's unpadded token states after `layer` encoder layers: what a branch is trained on."""
+        """Each text's unpadded token states after `layer` encoder layers: what a branch is trained on. The texts
+        are read with their emoji spelled out, as a `Batch` gives them to the encoder."""
         import torch
         from tqdm import tqdm
 
+        texts = [spell_emoji(text)[0] for text in texts]
         states: list[Any] = []
         with torch.inference_mode():
             for start in tqdm(range(0, len(texts), batch_size), desc=f"layer {layer} states", unit="batch"):
@@ -297,6 +337,9 @@ class HeadScorer:
             return []
         return [{self.category: _clip(p)} for p in self.head.probability(batch)]
 
+    def spans(self, batch: Batch) -> list[list[ModelSpan]]:
+        return no_spans(batch)
+
 
 def _detoxify_cached_checkpoint(variant: str) -> Path:
     import torch.hub
@@ -348,10 +391,15 @@ class DetoxifyScorer:
         columns = {c: np.atleast_1d(np.asarray(raw[c], dtype=float)) for c in self.categories}
         return [{c: _clip(columns[c][i]) for c in self.categories} for i in range(len(texts))]
 
+    def spans(self, batch: Batch) -> list[list[ModelSpan]]:
+        return no_spans(batch)
+
 
 def load_toxicity_scorer(
     model: str, checkpoint: Path | None, hf_config: Path | None, head: Path | None = None
 ) -> TextScorer:
     if model == "embedded":
-        return HeadScorer("toxicity", head or TOXICITY_ARTIFACT)
+        from service.scoring.toxicity import ToxicityScorer
+
+        return ToxicityScorer(head or TOXICITY_ARTIFACT)
     return DetoxifyScorer(model.removeprefix("detoxify-"), checkpoint, hf_config)

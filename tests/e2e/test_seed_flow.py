@@ -12,6 +12,7 @@ import httpx
 import pytest
 import redis
 
+from service.policy import Decision, Policy
 from service.redis_server import LocalRedis
 from tests.conftest import Gunicorn
 
@@ -268,10 +269,11 @@ def test_two_concurrent_decisions_one_wins(
 
 def test_paging_with_concurrent_inserts(gunicorn: Gunicorn, submitter: httpx.Client, moderator: httpx.Client) -> None:
     thread = new_id("paging")
-    existing = [
-        post(submitter, {"id": new_id(f"old-{n}"), "text": PENDING_TEXTS[n % 3], "thread_id": thread}, 201)["id"]
+    existing_records = [
+        post(submitter, {"id": new_id(f"old-{n}"), "text": PENDING_TEXTS[n % 3], "thread_id": thread}, 201)
         for n in range(12)
     ]
+    existing = [record["id"] for record in existing_records]
     inserted: list[str] = []
     progress = threading.Condition()
     done = threading.Event()
@@ -333,7 +335,16 @@ def test_paging_with_concurrent_inserts(gunicorn: Gunicorn, submitter: httpx.Cli
     final = moderator.get("/v1/queue", params={"thread_id": thread, "limit": 200}).json()["items"]
     final_order = [item["id"] for item in final if item["id"] in set(existing)]
     assert [i for i in seen if i in set(existing)] == final_order
-    assert final_order == existing[0::3] + existing[1::3] + existing[2::3]  # riskiest first, then oldest
+    # riskiest first (the policy's risk of each verdict), then oldest: a stable sort keeps submission order
+    ranked = sorted(existing_records, key=lambda r: -_risk(r["verdict"]))
+    assert len({_risk(r["verdict"]) for r in existing_records}) == 3
+    assert final_order == [r["id"] for r in ranked]
+
+
+def _risk(verdict: dict[str, Any]) -> float:
+    """The queue's priority of a verdict; it depends on the decision and the flagged scores only."""
+    policy = Policy(name="risk", review={}, reject={})
+    return policy.risk(Decision(verdict["decision"]), verdict["scores"], verdict["flags"])
 
 
 # --- errors over real HTTP -------------------------------------------------------------------------------------------

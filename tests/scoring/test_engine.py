@@ -115,24 +115,24 @@ def test_cosmetic_variants_score_the_same(engine: ScoringEngine) -> None:
     assert (first.decision, first.flags) == (second.decision, second.flags)
 
 
-def test_evidence_looks_again_only_for_the_cues_a_verdict_for_the_same_text_found(
-    seed: dict[str, Any],
-) -> None:
-    """A cache hit relocates its verdict's evidence in this original; the cues it did not find cannot match."""
+def test_a_verdict_for_the_normalised_text_is_located_in_each_original(engine: ScoringEngine) -> None:
+    """The cache keeps evidence at offsets into the normalised text (its key); each request gets its own original."""
     first = "you idiot, he is a cia puppet and it is all for public consumption"
     variant = "you\u200b idiot,\n he is a \uff43\uff49\uff41 puppet and it is all for public  consumption"
     assert normalize(first).text == normalize(variant).text
-    known = ScoringEngine.evidence(normalize(first))
-    assert {s.cue for spans in known.values() for s in spans} == {"insult", "puppet_masters", "staged_for_show"}
-    assert ScoringEngine.evidence(normalize(variant), known=known) == ScoringEngine.evidence(normalize(variant))
-    for comment in seed["comments"]:
-        text = normalize(comment["text"])
-        found = ScoringEngine.evidence(text)
-        assert ScoringEngine.evidence(text, known=found) == found, comment["id"]
-    assert ScoringEngine.evidence(normalize(first), known={"conspiracy": [], "toxicity": []}) == {
-        "conspiracy": [],
-        "toxicity": [],
-    }
+    (keyed,) = engine.score_normalized([normalize(first)])
+    cues = {s.cue for spans in keyed.evidence.values() for s in spans}
+    assert cues >= {"insult", "puppet_masters", "staged_for_show"}
+    for text in (first, variant):
+        located = ScoringEngine.locate(keyed, normalize(text))
+        assert located == engine.score([normalize(text)])[0]
+        for spans in located.evidence.values():
+            for span in spans:
+                assert text[span.start : span.end] == span.text
+    assert [s.text for s in ScoringEngine.locate(keyed, normalize(variant)).evidence["conspiracy"]] == [
+        "\uff43\uff49\uff41 puppet",
+        "for public  consumption",
+    ]
 
 
 def test_empty_batch(engine: ScoringEngine) -> None:

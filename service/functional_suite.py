@@ -1,0 +1,74 @@
+"""The project's functional toxicity suite: hand-written sentences by behaviour, each with what must be flagged and
+what must not. `make test` pins the shipped model's pass rates; `moderation train toxicity` prints them in the card.
+
+The suite lives in tests/data/functional_toxicity.jsonl, apart from every training source, and training drops its
+sentences from the sources, so it measures behaviour the model was not fitted to.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from service.categories import TOXICITY_CATEGORIES
+from service.schemas import Verdict
+from service.scoring.engine import ScoringEngine
+from service.scoring.normalize import normalize
+
+SUITE_FILE = Path(__file__).resolve().parent.parent / "tests" / "data" / "functional_toxicity.jsonl"
+
+
+@dataclass(frozen=True)
+class Case:
+    behaviour: str
+    text: str
+    expect: tuple[str, ...]  # categories that must be flagged
+    forbid: tuple[str, ...]  # categories that must not be
+
+    def passes(self, verdict: Verdict) -> bool:
+        flags = set(verdict.flags)
+        return set(self.expect) <= flags and not (set(self.forbid) & flags)
+
+
+def load_cases(path: Path = SUITE_FILE) -> list[Case]:
+    cases = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        row: dict[str, Any] = json.loads(line)
+        forbid = row.get("forbid", [])
+        cases.append(
+            Case(
+                row["behaviour"],
+                row["text"],
+                tuple(row["expect"]),
+                TOXICITY_CATEGORIES if forbid == "all" else tuple(forbid),
+            )
+        )
+    return cases
+
+
+def run(engine: ScoringEngine, cases: list[Case]) -> dict[str, list[tuple[Case, Verdict]]]:
+    """Every case scored in one call, grouped by behaviour in the suite's order."""
+    grouped: dict[str, list[tuple[Case, Verdict]]] = defaultdict(list)
+    for case, verdict in zip(cases, engine.score([normalize(c.text) for c in cases]), strict=True):
+        grouped[case.behaviour].append((case, verdict))
+    return dict(grouped)
+
+
+def pass_rate(scored: list[tuple[Case, Verdict]]) -> float:
+    return sum(case.passes(verdict) for case, verdict in scored) / len(scored)
+
+
+def table(grouped: dict[str, list[tuple[Case, Verdict]]]) -> str:
+    lines = ["| behaviour | expected | pass rate | sentences |", "|---|---|---|---|"]
+    for behaviour, scored in grouped.items():
+        case = scored[0][0]
+        wanted = "flags " + " and ".join(case.expect) if case.expect else "no " + (
+            "toxicity flag" if case.forbid == TOXICITY_CATEGORIES else " or ".join(case.forbid)
+        )
+        lines.append(f"| {behaviour} | {wanted} | {pass_rate(scored):.3f} | {len(scored)} |")
+    return "\n".join(lines)

@@ -1,0 +1,343 @@
+"""The labeled toxicity sources in the shared datasets, read into one shape: soft labels for the seven categories.
+
+Each source labels some categories and says nothing of others. A label is a share of raters (or 0/1 where a
+source has one gold label); `None` means the source does not speak to that category, and training masks it out.
+A row that a source calls not toxic at all is 0 in every category it speaks to: a text that is not toxic is not a
+threat. The news comments also carry the character spans raters marked, with their type, for the per-token head.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from service.categories import SPAN_CATEGORIES, TOXICITY_CATEGORIES
+
+CATEGORIES = TOXICITY_CATEGORIES
+_SPAN_TYPES = {
+    "Insult": "insult",
+    "Insu": "insult",
+    "Threat": "threat",
+    "Identity based Attack": "identity_attack",
+    "Profane/Obscene": "obscene",
+}
+
+Labels = dict[str, float | None]
+
+
+@dataclass(frozen=True)
+class Row:
+    text: str
+    source: str
+    labels: Labels
+    split: str  # train, validation or test
+    # (start, end, {category: share of raters}) over `text`, news comments only
+    spans: tuple[tuple[int, int, dict[str, float]], ...] = field(default=())
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    description: str
+    licence: str
+    files: tuple[str, ...]
+    read: Callable[[Path], Iterator[tuple[str, Labels, str | None, tuple[tuple[int, int, dict[str, float]], ...]]]]
+    weight: float = 1.0
+    # Rows kept at most, after the split is drawn: the training budget on 2 cores. Positives are kept first.
+    cap: int | None = None
+
+
+def _labels(**known: float | None) -> Labels:
+    return {category: known.get(category) for category in CATEGORIES}
+
+
+def _clean() -> Labels:
+    return dict.fromkeys(CATEGORIES, 0.0)
+
+
+def _share(values: list[bool]) -> float:
+    return sum(values) / len(values) if values else 0.0
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+Read = Iterator[tuple[str, Labels, str | None, tuple[tuple[int, int, dict[str, float]], ...]]]
+
+
+def _toxic_spans(root: Path) -> Read:
+    folder = root / "toxic-spans"
+    comments = {r["comment_id"]: r["comment_text"] for r in _read_csv(folder / "comments.csv")}
+    spans_by_annotation: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
+    for span in _read_csv(folder / "spans.csv"):
+        spans_by_annotation[span["annotation"]].append((int(span["start"]), int(span["end"]), span["type"]))
+    raters: dict[str, list[tuple[bool, list[tuple[int, int, str]]]]] = defaultdict(list)
+    for annotation in _read_csv(folder / "annotations.csv"):
+        marked = spans_by_annotation.get(annotation["annotation"], [])
+        # A rater who marked a span, or ticked "all toxic" without "not toxic", found the post toxic.
+        toxic = bool(marked) or (annotation["all toxic"] == "True" and annotation["not toxic"] != "True")
+        raters[annotation["comment_id"]].append((toxic, marked))
+    for comment_id, text in comments.items():
+        votes = raters.get(comment_id)
+        if not votes:
+            continue
+        count = len(votes)
+        labels = _labels(toxicity=_share([toxic for toxic, _ in votes]))
+        for category in ("insult", "threat", "identity_attack", "obscene"):
+            labels[category] = _share([any(_SPAN_TYPES.get(t) == category for *_, t in marked) for _, marked in votes])
+        # Each character's share of raters per category, merged into runs of equal shares.
+        shares: list[dict[str, float]] = [{} for _ in text]
+        for _, marked in votes:
+            for category in SPAN_CATEGORIES:
+                covered: set[int] = set()
+                for start, end, kind in marked:
+                    if category == "toxicity" or _SPAN_TYPES.get(kind) == category:
+                        covered.update(range(max(0, start), min(len(text), end)))
+                for index in covered:
+                    shares[index][category] = shares[index].get(category, 0.0) + 1 / count
+        yield text, _clean() if labels["toxicity"] == 0 else labels, None, tuple(_runs(shares))
+
+
+def _runs(shares: list[dict[str, float]]) -> Iterator[tuple[int, int, dict[str, float]]]:
+    start = 0
+    for index in range(1, len(shares) + 1):
+        if index == len(shares) or shares[index] != shares[start]:
+            if shares[start]:
+                yield start, index, {k: round(v, 4) for k, v in shares[start].items()}
+            start = index
+
+
+def _olid(root: Path) -> Read:
+    for row in _read_csv(root / "olid-training.csv"):
+        if row["subtask_a"] == "NOT":
+            yield row["tweet"], _clean(), None, ()
+        elif row["subtask_b"] == "UNT":  # untargeted profanity: offensive, obscene, aimed at no one
+            untargeted = _labels(toxicity=1.0, obscene=1.0, insult=0.0, threat=0.0, identity_attack=0.0)
+            yield row["tweet"], untargeted, None, ()
+        else:  # a targeted insult or threat; which of the two is not said, most are insults
+            yield row["tweet"], _labels(toxicity=1.0, insult=0.8), None, ()
+
+
+def _hatexplain(root: Path) -> Read:
+    for row in _read_csv(root / "hatexplain.csv"):
+        if row["label"] == "0":
+            yield row["text"], _clean(), None, ()
+        elif row["label"] == "1":
+            yield row["text"], _labels(toxicity=1.0), None, ()
+        else:
+            yield row["text"], _labels(toxicity=1.0, identity_attack=1.0), None, ()
+
+
+_ABUSE_LEVELS = ("1", "0", "-1", "-2", "-3")  # not abusive ... very strongly abusive
+_IDENTITY_ABUSE = ("ableist", "homophobic", "racist", "sexist", "transphobic")
+
+
+def _rater_value(cell: str) -> float | None:
+    """A ConvAbuse cell: empty, or one value per time the rater saw the message ("0, 1"): their mean."""
+    values = [float(v) for v in cell.replace(" ", "").split(",") if v]
+    return sum(values) / len(values) if values else None
+
+
+def _convabuse(root: Path) -> Read:
+    for name, split in (("train.csv", "train"), ("valid.csv", "validation"), ("test.csv", "test")):
+        for row in _read_csv(root / "convabuse" / name):
+            raters = sorted({c.split("_", 1)[0] for c in row if c.startswith("Annotator")})
+            abusive: list[float] = []
+            severe: list[float] = []
+            sexual: list[float] = []
+            identity: list[float] = []
+            personal: list[float] = []
+            for rater in raters:
+                levels = {level: _rater_value(row[f"{rater}_is_abuse.{level}"]) for level in _ABUSE_LEVELS}
+                if all(v is None for v in levels.values()):
+                    continue
+                abuse = sum(levels[level] or 0.0 for level in ("-1", "-2", "-3"))
+                abusive.append(abuse)
+                severe.append(levels["-3"] or 0.0)
+                sexual.append(_rater_value(row.get(f"{rater}_sex_harassment", "")) or 0.0)
+                identity.append(max(_rater_value(row.get(f"{rater}_{kind}", "")) or 0.0 for kind in _IDENTITY_ABUSE))
+                personal.append(abuse * (_rater_value(row.get(f"{rater}_target.individual", "")) or 0.0))
+            if not abusive or not row["user"].strip():
+                continue
+            count = len(abusive)
+            labels = _labels(
+                toxicity=sum(abusive) / count,
+                severe_toxicity=sum(severe) / count,
+                sexual_explicit=sum(sexual) / count,
+                identity_attack=sum(identity) / count,
+                insult=sum(personal) / count,
+            )
+            yield row["user"], _clean() if labels["toxicity"] == 0 else labels, split, ()
+
+
+def _hatemoji(root: Path) -> Read:
+    for name, split in (("train.csv", "train"), ("validation.csv", "validation"), ("test.csv", "test")):
+        for row in _read_csv(root / "hatemoji-build" / name):
+            if row["label_gold"] == "1":
+                threat = 1.0 if row["type"] == "threateninglanguage" else None
+                yield row["text"], _labels(toxicity=1.0, identity_attack=1.0, threat=threat), split, ()
+            else:
+                yield row["text"], _clean() | {"obscene": None}, split, ()
+
+
+def _stormfront(root: Path) -> Read:
+    for row in _read_csv(root / "stormfront.csv"):
+        if row["label"] == "hate":
+            yield row["text"], _labels(toxicity=1.0, identity_attack=1.0), None, ()
+        elif row["label"] == "noHate":
+            yield row["text"], _clean(), None, ()
+
+
+def _toxigen(root: Path) -> Read:
+    for row in _read_csv(root / "toxigen-seeds.csv"):
+        if row["label"] == "hate":
+            yield row["text"], _labels(toxicity=1.0, identity_attack=1.0), None, ()
+        else:
+            yield row["text"], _clean(), None, ()
+
+
+def _wikipedia(root: Path) -> Read:
+    for row in _read_csv(root / "wikipedia-talk.csv"):
+        yield row["text"], _labels(toxicity=1.0) if row["label"] == "1" else _clean(), None, ()
+
+
+def _davidson(root: Path) -> Read:
+    for row in _read_csv(root / "davidson-labeled.csv"):
+        count = int(row["count"])
+        hate, offensive = int(row["hate_speech"]) / count, int(row["offensive_language"]) / count
+        if hate + offensive == 0:
+            yield row["tweet"], _clean(), None, ()
+        else:
+            yield row["tweet"], _labels(toxicity=hate + offensive, identity_attack=hate), None, ()
+
+
+SOURCES: tuple[Source, ...] = (
+    Source(
+        "toxic-spans",
+        "news-site comments (Civil Comments, 2015-2017) with typed toxic spans, 3-7 raters each",
+        "Pavlopoulos et al., ACL 2022 (ipavlopoulos/toxic_spans); CC0 1.0",
+        ("toxic-spans/comments.csv", "toxic-spans/annotations.csv", "toxic-spans/spans.csv"),
+        _toxic_spans,
+    ),
+    Source(
+        "olid",
+        "tweets, OffensEval 2019 training set (offensive; targeted insult or threat; untargeted profanity)",
+        "Zampieri et al., NAACL 2019; CC BY 4.0",
+        ("olid-training.csv",),
+        _olid,
+    ),
+    Source(
+        "hatexplain",
+        "Twitter and Gab posts (normal, offensive, hate speech)",
+        "Mathew et al., AAAI 2021, via Media-Bias-Group/magpie-multi-task; Apache 2.0 (original data MIT)",
+        ("hatexplain.csv",),
+        _hatexplain,
+        cap=12_000,
+    ),
+    Source(
+        "convabuse",
+        "messages users sent to conversational agents (abuse severity, sexual harassment, identity abuse)",
+        "Cercas Curry et al., EMNLP 2021 (amandacurry/convabuse); CC BY 4.0",
+        ("convabuse/train.csv", "convabuse/valid.csv", "convabuse/test.csv"),
+        _convabuse,
+    ),
+    Source(
+        "hatemoji-build",
+        "adversarial hateful and non-hateful posts, many with emoji, in contrasting pairs",
+        "Kirk et al., NAACL 2022 (HannahKirk/Hatemoji); CC BY 4.0",
+        ("hatemoji-build/train.csv", "hatemoji-build/validation.csv", "hatemoji-build/test.csv"),
+        _hatemoji,
+        # Its contrasting pairs are the only rows that teach a quoted, negated or rejected slur from the real thing.
+        weight=2.0,
+    ),
+    Source(
+        "stormfront",
+        "sentences from a white-supremacist forum (hate, noHate)",
+        "de Gibert et al., 2018 (Vicomtech/hate-speech-dataset); CC BY-SA 3.0 ES",
+        ("stormfront.csv",),
+        _stormfront,
+        cap=5_500,
+    ),
+    Source(
+        "toxigen",
+        "implicitly hateful and neutral statements about 16 groups (the ToxiGen authors' seed prompts)",
+        "Hartvigsen et al., ACL 2022 (microsoft/TOXIGEN); MIT",
+        ("toxigen-seeds.csv",),
+        _toxigen,
+    ),
+    Source(
+        "wikipedia-talk",
+        "Wikipedia talk-page comments rated without their parent (59 toxic)",
+        "Pavlopoulos et al., ACL 2020 (ipavlopoulos/context_toxicity); Apache 2.0",
+        ("wikipedia-talk.csv",),
+        _wikipedia,
+        cap=4_000,
+    ),
+    Source(
+        "davidson",
+        "tweets voted hate speech / offensive / neither; weighted 0.1 for its dialect and identity-word bias",
+        "Davidson et al., ICWSM 2017 (t-davidson/hate-speech-and-offensive-language); MIT",
+        ("davidson-labeled.csv",),
+        _davidson,
+        weight=0.1,
+        cap=6_000,
+    ),
+)
+SOURCE_NAMES = tuple(source.name for source in SOURCES)
+# The source a second training run leaves out: the only news-site one, the kind of site the service is for.
+DEFAULT_LEAVE_OUT = "toxic-spans"
+
+# Shares of each source held out where the source ships no split of its own.
+VALIDATION_SHARE = 0.10
+TEST_SHARE = 0.15
+
+
+def _split_of(text: str, seed: int) -> str:
+    """A split drawn from the text's hash: the same text lands in the same split in every run and every source."""
+    draw = int(hashlib.sha256(f"{seed}:{text}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+    if draw < TEST_SHARE:
+        return "test"
+    return "validation" if draw < TEST_SHARE + VALIDATION_SHARE else "train"
+
+
+def _is_positive(labels: Labels) -> bool:
+    return (labels["toxicity"] or 0.0) >= 0.5
+
+
+def read_source(source: Source, root: Path, seed: int, exclude: frozenset[str] = frozenset()) -> list[Row]:
+    """One source's rows with their splits; texts in `exclude` (the project's own test sentences) are dropped.
+
+    Duplicate texts keep their first labels. A capped source keeps the same share of each split, drawn by text
+    hash; where toxic rows are the minority, all of them are kept and only clean rows are thinned.
+    """
+    rows: list[Row] = []
+    seen: set[str] = set()
+    for text, labels, given_split, spans in source.read(root):
+        key = " ".join(text.split()).lower()
+        if not key or key in seen or key in exclude:
+            continue
+        seen.add(key)
+        split = given_split or _split_of(key, seed)
+        rows.append(Row(text, source.name, labels, split, spans, source.weight))
+    if source.cap is None or len(rows) <= source.cap:
+        return rows
+    positives = sum(_is_positive(r.labels) for r in rows)
+    rare = positives < len(rows) / 2
+    keep = (source.cap - positives) / (len(rows) - positives) if rare else source.cap / len(rows)
+    kept: list[Row] = []
+    for split in ("train", "validation", "test"):
+        in_split = sorted((r for r in rows if r.split == split), key=lambda r: hashlib.sha256(r.text.encode()).digest())
+        thinned = [r for r in in_split if not (rare and _is_positive(r.labels))]
+        kept += [r for r in in_split if rare and _is_positive(r.labels)] + thinned[: round(len(thinned) * keep)]
+    return kept
+
+
+def missing_files(root: Path) -> list[Path]:
+    return [root / name for source in SOURCES for name in source.files if not (root / name).is_file()]

@@ -1,0 +1,76 @@
+"""The project's own functional toxicity suite, scored by the shipped model through the service pipeline.
+
+tests/data/functional_toxicity.jsonl holds hand-written sentences, grouped by behaviour: threats, dehumanising
+comparisons, derogation without swear words, implied derogation, slurs, obfuscated spellings and emoji that must be
+flagged; neutral and positive identity mentions, counter-speech, negated hate, criticism of ideas and news paragraphs
+that must not be; untargeted profanity that may be obscene but never an identity attack or a threat. Training drops
+every one of these sentences from its sources (service/toxicity_training.py).
+
+The artifacts are committed and deterministic, so each behaviour's pass rate is pinned at what the shipped model
+scored, rounded down (FLOORS): a change that lowers one is a regression. The run prints the table and writes
+var/functional_suite_report.md with every failing sentence and its flags.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from service import functional_suite
+from service.app import load_engine
+from service.config import Settings
+from service.functional_suite import Case, load_cases, pass_rate
+from service.schemas import Verdict
+
+REPORT_FILE = Path(__file__).resolve().parents[1] / "var" / "functional_suite_report.md"
+MIN_SENTENCES = 20
+
+# What the shipped model passed, rounded down to two places: the regression guard.
+FLOORS = {
+    "threat_person": 0.46,
+    "threat_person_profane": 0.64,
+    "threat_group": 0.62,
+    "dehumanising": 0.75,
+    "hate_no_swear": 0.62,
+    "implied_derogation": 0.5,
+    "slurs": 0.31,
+    "obfuscated": 0.28,
+    "emoji_hate": 0.96,
+    "identity_neutral_short": 0.75,
+    "identity_positive": 0.84,
+    "counter_speech": 0.12,
+    "negated_hate": 0.25,
+    "criticism_of_ideas": 0.87,
+    "news_paragraphs": 0.96,
+    "profanity_untargeted": 1.0,
+}
+CASES = load_cases()
+
+
+@pytest.fixture(scope="module")
+def results() -> dict[str, list[tuple[Case, Verdict]]]:
+    grouped = functional_suite.run(load_engine(Settings.model_validate({})), CASES)
+    lines = ["# Functional suite", "", functional_suite.table(grouped)]
+    for behaviour, scored in grouped.items():
+        failing = [f"- {c.text!r}: flags {v.flags}" for c, v in scored if not c.passes(v)]
+        lines += ["", f"## {behaviour}: failing", "", *failing] if failing else []
+    REPORT_FILE.parent.mkdir(exist_ok=True)
+    REPORT_FILE.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(functional_suite.table(grouped))
+    return grouped
+
+
+def test_every_behaviour_has_enough_hand_written_sentences() -> None:
+    counts = Counter(case.behaviour for case in CASES)
+    assert set(counts) == set(FLOORS)
+    assert min(counts.values()) >= MIN_SENTENCES
+    assert len({case.text for case in CASES}) == len(CASES)
+
+
+@pytest.mark.parametrize("behaviour", sorted(FLOORS))
+def test_pass_rate_holds(results: dict[str, list[tuple[Case, Verdict]]], behaviour: str) -> None:
+    scored = results[behaviour]
+    failing = [(c.text, v.flags) for c, v in scored if not c.passes(v)]
+    assert pass_rate(scored) >= FLOORS[behaviour], failing

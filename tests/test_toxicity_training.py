@@ -1,0 +1,65 @@
+"""`moderation train toxicity` on a tiny datasets folder: seeded bytes, a card with every source and the left-out
+run, thresholds by the stated rule; and the command's message when it has no datasets."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from service.scoring.models import ARTIFACTS
+from service.toxicity_data import CATEGORIES, SOURCE_NAMES
+from service.toxicity_training import choose_thresholds, train
+from tests.conftest import ROOT
+from tests.tiny_datasets import write_tiny_datasets
+
+
+def test_training_is_reproducible_reports_every_source_and_never_touches_the_shipped_model(tmp_path: Path) -> None:
+    shipped = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in ARTIFACTS.iterdir() if p.is_file()}
+    datasets = write_tiny_datasets(tmp_path / "datasets")
+    outputs = []
+    for run in ("first", "second"):
+        report = train(datasets, artifacts=tmp_path / run, leave_out="olid", sample=0.4, epochs=1)
+        outputs.append((report.artifact.read_bytes(), report.artifact.with_suffix(".branch.safetensors").read_bytes()))
+    assert outputs[0] == outputs[1], "training is seeded: the same data gives the same bytes"
+    payload = json.loads(outputs[0][0])
+    assert payload["categories"] == list(CATEGORIES)
+    assert set(payload["sources"]) == set(SOURCE_NAMES)
+    assert set(payload["figures"]["per_source"]) <= set(SOURCE_NAMES)
+    assert payload["figures"]["left_out"]["source"] == "olid"
+    for kind in ("review_thresholds", "reject_thresholds"):
+        assert set(payload[kind]) == set(CATEGORIES)
+    card = report.card.read_text()
+    assert "CC BY-SA 3.0 ES" in card and "Left out: `olid`" in card and "| toxic-spans |" in card
+    assert "| threat_person | flags threat |" in card and "ms a comment for the whole embedded pipeline" in card
+    assert shipped == {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in ARTIFACTS.iterdir() if p.is_file()}
+
+
+def test_review_maximises_f1_unless_a_lower_one_keeps_false_positives_rare_and_reject_needs_precision() -> None:
+    scores = np.tile(np.array([[0.1], [0.2], [0.4], [0.6], [0.7], [0.8], [0.9], [0.95], [0.97], [0.99]]), 7)
+    labels = np.tile(np.array([[0], [0], [0], [1], [0], [1], [1], [1], [1], [1]], dtype=np.float32), 7)
+    labels[:2, 1] = np.nan  # rows a source does not label are left out
+    review, reject = choose_thresholds(scores, labels)
+    assert review["toxicity"] == 0.45  # flags 0.6 and up: 6 of 6 positives, 1 false positive
+    assert reject["toxicity"] == 0.75  # the lowest with precision 0.9 or more (5 flagged, all positive)
+
+    # A rare category: F1 would wait for 0.55, but from 0.15 on only 2 of 102 negatives (2%) are flagged.
+    rare_scores = np.array([0.1] * 100 + [0.5, 0.5, 0.3, 0.9, 0.95])
+    rare_labels = np.array([0.0] * 102 + [1.0, 1.0, 1.0], dtype=np.float32)
+    review, _ = choose_thresholds(np.tile(rare_scores[:, None], 7), np.tile(rare_labels[:, None], 7))
+    assert review["threat"] == 0.15
+
+
+def test_train_without_a_datasets_folder_says_where_it_looked_and_how_to_point_elsewhere(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere"
+    command = [sys.executable, "-m", "service.cli", "train", "toxicity"]
+    env = {**os.environ, "MODERATION_DATASETS_DIR": str(missing)}
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=env)
+    assert done.returncode == 2
+    assert str(missing) in done.stderr and "--datasets DIR" in done.stderr and "MODERATION_DATASETS_DIR" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1

@@ -1,0 +1,88 @@
+"""A datasets folder in the shape of the shared one, with a few rows of each source written here.
+
+The suite must not need ../shared (a clone from the web has none): tests of the readers and of the training
+command build this instead. The rows are plain, made-up sentences; what matters is each file's columns and labels.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+KIND = ("fine", "rude")
+
+
+def _text(source: str, index: int, rude: bool) -> str:
+    if rude:
+        return f"{source} post {index}: you are a worthless idiot and I will hurt you"
+    return f"{source} post {index}: thanks for the clear report on the council budget"
+
+
+def _write(path: Path, header: list[str], rows: list[list[object]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def write_tiny_datasets(root: Path, rows: int = 24) -> Path:
+    """Every file the toxicity sources read, `rows` rows each, half of them abusive."""
+    pairs = [(i, i % 2 == 1) for i in range(rows)]
+    spans = root / "toxic-spans"
+    comments, annotations, marked = [], [], []
+    for i, rude in pairs:
+        text = _text("news", i, rude)
+        comments.append([1000 + i, text])
+        for rater in range(3):
+            annotation = len(annotations)
+            # Two of three raters mark the threat in a rude post; the third ticks "not toxic".
+            toxic = rude and rater < 2
+            annotations.append([annotation, 1000 + i, rater, "USA", "False", "False" if toxic else "True"])
+            if toxic:
+                start = text.index("I will hurt you")
+                marked.append([annotation, "Threat", start, start + len("I will hurt you")])
+                start = text.index("idiot")
+                marked.append([annotation, "Insult", start, start + len("idiot")])
+    _write(spans / "comments.csv", ["comment_id", "comment_text"], comments)
+    _write(spans / "annotations.csv", ["annotation", "comment_id", "worker", "country", "all toxic", "not toxic"],
+           annotations)
+    _write(spans / "spans.csv", ["annotation", "type", "start", "end"], marked)
+    _write(root / "olid-training.csv", ["id", "tweet", "subtask_a", "subtask_b", "subtask_c"],
+           [[i, _text("olid", i, rude), "OFF" if rude else "NOT", "TIN" if rude else "NULL", "IND" if rude else "NULL"]
+            for i, rude in pairs])
+    _write(root / "hatexplain.csv", ["text", "rationale_pos", "label", "label_gender", "label_religion", "label_race",
+                                     "label_economic", "label_minority"],
+           [[_text("hatexplain", i, rude), "", "2" if rude else "0", 0, 0, 0, 0, 0] for i, rude in pairs])
+    raters = [f"Annotator{n}" for n in (1, 2)]
+    fields = ["is_abuse.1", "is_abuse.0", "is_abuse.-1", "is_abuse.-2", "is_abuse.-3", "sex_harassment",
+              "racist", "target.individual"]
+    header = ["example_id", "conv_id", "prev_agent", "prev_user", "agent", "user", "bot"]
+    header += [f"{r}_{f}" for r in raters for f in fields]
+    for name in ("train.csv", "valid.csv", "test.csv"):
+        table = []
+        for i, rude in pairs:
+            # A rude message: both raters say "very strongly abusive" (-3) at a person; one saw sexual harassment.
+            levels = [0, 0, 0, 0, 1] if rude else [1, 0, 0, 0, 0]
+            cells = [*levels, 1 if rude else 0, 0, 1 if rude else 0]
+            second = [*levels, 0, 0, 1 if rude else 0]
+            table.append([i, i, "hi", "", "hello", _text(f"convabuse {name}", i, rude), "bot", *cells, *second])
+        _write(root / "convabuse" / name, header, table)
+    for name in ("train.csv", "validation.csv", "test.csv"):
+        _write(root / "hatemoji-build" / name,
+               ["entry_id", "text", "type", "target", "round.base", "round.set", "set", "split", "label_gold",
+                "matched_text", "matched_id"],
+               [[i, _text(f"hatemoji {name}", i, rude) + (" 🔪" if rude else " 👏"),
+                 "threateninglanguage" if rude else "none", "[]", 5, "5a", "original", name, int(rude), "", ""]
+                for i, rude in pairs])
+    _write(root / "stormfront.csv", ["file_id", "user_id", "subforum_id", "num_contexts", "label", "text"],
+           [[i, i, 1, 0, "hate" if rude else "noHate", _text("stormfront", i, rude)] for i, rude in pairs])
+    _write(root / "toxigen-seeds.csv", ["text", "group", "label"],
+           [[_text("toxigen", i, rude), "group", "hate" if rude else "neutral"] for i, rude in pairs])
+    _write(root / "wikipedia-talk.csv", ["id", "text", "label"],
+           [[i, _text("wikipedia", i, rude), int(rude)] for i, rude in pairs])
+    _write(root / "davidson-labeled.csv", ["", "count", "hate_speech", "offensive_language", "neither", "class",
+                                           "tweet"],
+           [[i, 3, 1 if rude else 0, 2 if rude else 0, 0 if rude else 3, 1 if rude else 2, _text("davidson", i, rude)]
+            for i, rude in pairs])
+    return root
