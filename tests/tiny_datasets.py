@@ -1,7 +1,8 @@
 """A datasets folder in the shape of the shared one, with a few rows of each source written here.
 
-The suite must not need ../shared (a clone from the web has none): tests of the readers and of the training
-command build this instead. The rows are plain, made-up sentences; what matters is each file's columns and labels.
+The suite must not need the shared datasets (a clone from the web has none): tests of the readers and of the
+training command build this folder instead. The rows are plain, made-up sentences; what matters is each file's
+columns and labels.
 """
 
 from __future__ import annotations

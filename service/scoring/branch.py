@@ -71,7 +71,7 @@ def pad_states(states: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 # Pooled embeddings have unit length; scaling them lets a small linear head reach confident logits.
-_LOGIT_SCALE = 10.0
+LOGIT_SCALE = 10.0
 
 
 def fine_tune_branch(
@@ -117,7 +117,7 @@ def fine_tune_branch(
         batches = [w[i : i + batch_size] for w in windows for i in range(0, len(w), batch_size)]
         for index in rng.permutation(len(batches)):
             rows = batches[index]
-            logits = head(branch.embed(*pad_states([states[j] for j in rows])) * _LOGIT_SCALE).squeeze(-1)
+            logits = head(branch.embed(*pad_states([states[j] for j in rows])) * LOGIT_SCALE).squeeze(-1)
             loss = nn.functional.binary_cross_entropy_with_logits(logits, targets[rows], pos_weight=pos_weight)
             optimiser.zero_grad()
             loss.backward()  # type: ignore[no-untyped-call]
@@ -126,5 +126,5 @@ def fine_tune_branch(
             schedule.step()
             progress.update()
     progress.close()
-    weights = head.weight.detach().numpy()[0].astype(np.float64) * _LOGIT_SCALE
+    weights = head.weight.detach().numpy()[0].astype(np.float64) * LOGIT_SCALE
     return branch.eval(), weights, float(head.bias.detach()[0])

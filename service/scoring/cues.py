@@ -191,8 +191,7 @@ def find_cues(normalized: NormalizedText, families: tuple[CueFamily, ...] = CONS
     for match in match_cues(normalized.text, families):
         start, end = locate(normalized, match.start, match.end)
         found.append(Evidence(start, end, normalized.original[start:end], match.cue))
-    found.sort(key=lambda e: (e.start, e.end))
-    return found
+    return found  # in match order: mapping to the original keeps it
 
 
 class Cued(Protocol):

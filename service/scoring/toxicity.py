@@ -20,11 +20,9 @@ from torch import nn
 from service.categories import SPAN_CATEGORIES
 from service.categories import TOXICITY_CATEGORIES as CATEGORIES
 from service.errors import ModelUnavailable
-from service.scoring.branch import EncoderBranch
+from service.scoring.branch import LOGIT_SCALE, EncoderBranch
 from service.scoring.models import Batch, Branch, MiniLMEncoder, ModelSpan, mean_pool, shared_encoder
 
-# Pooled embeddings have unit length; scaling them lets a linear head reach confident logits.
-_POOLED_SCALE = 10.0
 # A token is marked when its head's probability reaches this; neighbouring marked tokens form one span.
 SPAN_THRESHOLD = 0.5
 
@@ -49,7 +47,7 @@ class ToxicityBranch(EncoderBranch):
     def logits(self, states: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Sentence logits `(batch, 7)` and token logits `(batch, tokens, 5)`."""
         tokens = self.token_states(states, attention_mask)
-        pooled = mean_pool(tokens, attention_mask) * _POOLED_SCALE
+        pooled = mean_pool(tokens, attention_mask) * LOGIT_SCALE
         return self.sentence_head(pooled), self.token_head(tokens)
 
     def embed(self, states: torch.Tensor, attention_mask: torch.Tensor) -> list[ToxicityOutput]:  # type: ignore[override]
