@@ -8,6 +8,8 @@ endif
 # Empty: pip's own indexes (here the CPU build on disk). Set it to a CPU-only wheel index, e.g.
 # TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu, where PyPI's default torch (the CUDA build) is not wanted.
 TORCH_INDEX_URL ?=
+# Feedback exports (`moderation feedback export FILE`) to fold into `make train-toxicity`, space-separated.
+EXTRA ?=
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml docker/constraints.txt | sha256sum | cut -c1-12)
@@ -51,7 +53,7 @@ train-conspiracy: $(STAMP)
 	$(BIN)/moderation train conspiracy
 
 train-toxicity: $(STAMP)
-	$(BIN)/moderation train toxicity
+	$(BIN)/moderation train toxicity $(foreach file,$(EXTRA),--extra $(file))
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

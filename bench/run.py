@@ -15,7 +15,9 @@ API on loopback from this process (http.client, light on the shared CPUs) with u
    alternating rounds (this machine's speed drifts between minutes); also the worker's CPU time per request,
    which the client's own cost does not blur. Twice: hits from the worker's memory (the default configuration),
    then, after a restart with MODERATION_LOCAL_CACHE_SIZE=0, hits that each take a Redis round trip;
-4. resident memory of each gunicorn worker.
+4. resident memory of each gunicorn worker;
+5. Perspective's analyze in Coral Talk's request shape: at concurrency 1 against /v1/score on the same texts (both
+   cache misses, in alternating blocks), and p50/p99 at concurrency 8.
 
     .venv/bin/python bench/run.py --model embedded
     .venv/bin/python bench/run.py --model bert-base   # Detoxify `original`'s BERT-base shapes, random weights
@@ -141,6 +143,46 @@ def alone_and_served(
 
 
 _HEADERS = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
+# Perspective's analyze as Coral Talk calls it: the key in the query, doNotStore, the tenant's one model and language.
+ANALYZE_PATH = f"/v1alpha1/comments:analyze?key={KEY}"
+
+
+def coral_body(text: str) -> dict[str, object]:
+    return {"comment": {"text": text}, "doNotStore": True, "requestedAttributes": {"TOXICITY": {}}, "languages": ["en"]}
+
+
+def analyze_against_score(
+    url: str, redis_url: str, texts: list[str], block: int = 10
+) -> tuple[list[float], list[float]]:
+    """The same texts through /v1/score and through Perspective's analyze (Coral's request), one at a time, both
+    as cache misses: per text, the milliseconds of each.
+
+    Needs a server with MODERATION_LOCAL_CACHE_SIZE=0: Redis is emptied before each side's block, so neither side
+    finds the other's verdicts. The side that goes first alternates from block to block (this machine's speed
+    drifts).
+    """
+    import redis as redis_client
+
+    store = redis_client.Redis.from_url(redis_url)
+    score_ms: list[float] = []
+    analyze_ms: list[float] = []
+    connection = _connect(url)
+    try:
+        for start in range(0, len(texts), block):
+            chunk = texts[start : start + block]
+            sides = [("/v1/score", score_ms), (ANALYZE_PATH, analyze_ms)]
+            for path, out in sides if (start // block) % 2 == 0 else sides[::-1]:
+                store.flushdb()
+                for text in chunk:
+                    body = {"comments": [{"text": text}]} if path == "/v1/score" else coral_body(text)
+                    status, seconds = _timed_request(connection, path, json.dumps(body))
+                    if status != 200:
+                        raise SystemExit(f"{path} answered {status}")
+                    out.append(1000 * seconds)
+    finally:
+        connection.close()
+        store.close()
+    return score_ms, analyze_ms
 
 
 def _connect(url: str) -> http.client.HTTPConnection:
@@ -318,8 +360,8 @@ def main() -> None:
     misses = args.texts or (640 if args.model == "embedded" else 160)
     work = Path(tempfile.mkdtemp(prefix="moderation-bench-"))
     model_env = {"MODERATION_TOXICITY_MODEL": "embedded"} if args.model == "embedded" else bert_base_checkpoint(work)
-    texts = comment_texts(misses + 450)
-    miss_texts, latency_texts = texts[:misses], texts[misses:]
+    texts = comment_texts(misses + 450 + 250)
+    miss_texts, latency_texts, perspective_texts = texts[:misses], texts[misses : misses + 450], texts[-250:]
 
     print(f"[{args.model}] raw model, in process: batch 32 and 16 on {misses} texts ...", flush=True)
     model = RawModel(model_env, miss_texts)
@@ -362,6 +404,12 @@ def main() -> None:
             print(f"[{args.model}] cache hits from Redis (MODERATION_LOCAL_CACHE_SIZE=0), and the bare endpoint ...",
                   flush=True)
             redis_hits, redis_bare = hits_against_bare(server.pid, url, hit_bodies)
+            print(f"[{args.model}] Perspective analyze (Coral's request) against /v1/score, concurrency 1 ...",
+                  flush=True)
+            score_c1, analyze_c1 = analyze_against_score(url, redis.url, perspective_texts[:50])
+            print(f"[{args.model}] Perspective analyze (Coral's request), concurrency 8 ...", flush=True)
+            coral = [coral_body(t) for t in perspective_texts[50:]]
+            analyze_c8 = run_load(url, ANALYZE_PATH, coral, len(coral), 8)
     finally:
         redis.stop()
 
@@ -391,6 +439,15 @@ def main() -> None:
             redis_bare["worker_cpu_ms_per_request"] / redis_hits["worker_cpu_ms_per_request"]
         ),
         "worker_rss_mb": rss,
+        "perspective_analyze": {
+            "concurrency_1_p50_ms": statistics.median(analyze_c1),
+            "score_concurrency_1_p50_ms": statistics.median(score_c1),
+            "concurrency_1_p50_difference_ms": statistics.median(analyze_c1) - statistics.median(score_c1),
+            "concurrency_1_ms_score_and_analyze": [
+                [round(a, 1), round(b, 1)] for a, b in zip(score_c1, analyze_c1, strict=True)
+            ],
+            "concurrency_8": analyze_c8,
+        },
     }
     out = ROOT / "var" / "bench" / f"{args.model}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -445,6 +502,19 @@ def print_table(result: dict[str, object], out: Path) -> None:
                                                     f"{bare['worker_cpu_ms_per_request']:.2f} ms  (bare / hit "
                                                     f"{result[f'{prefix}cache_hit_worker_cpu_ratio']:.2f})"),
         ]
+    perspective = result["perspective_analyze"]
+    assert isinstance(perspective, dict)
+    loads.append(perspective["concurrency_8"])
+    rows += [
+        ("Perspective analyze (Coral), concurrency 1", f"p50 {perspective['concurrency_1_p50_ms']:.1f} ms against "
+                                                       f"/v1/score {perspective['score_concurrency_1_p50_ms']:.1f} ms "
+                                                       f"on the same texts (difference "
+                                                       f"{perspective['concurrency_1_p50_difference_ms']:+.1f} ms; "
+                                                       "target within 5 ms)"),
+        ("Perspective analyze (Coral), concurrency 8", f"p50 {perspective['concurrency_8']['p50_ms']:.1f} ms, p99 "
+                                                       f"{perspective['concurrency_8']['p99_ms']:.1f} ms  "
+                                                       "(target p99 < 800 ms, Coral's timeout)"),
+    ]
     rows += [
         ("worker resident memory", ", ".join(f"{mb} MB" for mb in result["worker_rss_mb"])),  # type: ignore[attr-defined]
         ("errors (non-200)", str(sum(int(figures["errors"]) for figures in loads))),

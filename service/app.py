@@ -11,8 +11,9 @@ from typing import Any
 from flask_openapi3.models.info import Info
 from flask_openapi3.openapi import OpenAPI
 
-from service import observability
+from service import observability, rate_limit
 from service.api import comments, context, errors, guard, health, queue
+from service.api.perspective import api as perspective
 from service.api.schemas import ErrorResponse
 from service.config import Settings
 from service.keys import Keys
@@ -22,6 +23,7 @@ from service.scoring.engine import ScoringEngine
 from service.store import connection
 from service.store.cache import VerdictCache
 from service.store.comments import CommentStore
+from service.store.feedback import FeedbackStore
 
 _ENGINE_FIELDS = {
     "toxicity_model",
@@ -35,6 +37,8 @@ _ENGINE_FIELDS = {
     "batch_max_size",
     "batch_max_wait_ms",
     "scoring_timeout_seconds",
+    "default_language",
+    "unsupported_language",
 }
 
 
@@ -92,13 +96,17 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> OpenAPI:
     connection.init_app(app, client)
     keys = Keys(settings.redis_key_prefix)
     cache = VerdictCache(client, keys, settings.cache_ttl_seconds, settings.local_cache_size)
-    service = ModerationService(engine, cache, CommentStore(client, keys))
+    service = ModerationService(engine, cache, CommentStore(client, keys), FeedbackStore(client, keys))
     cache.observe = metrics.observe_cache
     context.init_app(app, service)
+    limiter = rate_limit.RateLimiter(client, keys, settings.rate_limit) if settings.rate_limit else None
+    rate_limit.init_app(app, limiter)
 
     guard.init_app(app)
     errors.register(app)
     for blueprint in (health.bp, comments.bp, queue.bp):
         app.register_api(blueprint)
+    # Perspective's contract, not ours: its own errors and discovery document, outside our OpenAPI document.
+    app.register_blueprint(perspective.bp)
 
     return app

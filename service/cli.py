@@ -1,8 +1,9 @@
-"""The `moderation` command: serve, score, fetch-models, train."""
+"""The `moderation` command: serve, score, fetch-models, train, eval, feedback export."""
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import signal
@@ -10,10 +11,14 @@ import subprocess
 import sys
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from service.config import Settings, describe_error
+
+if TYPE_CHECKING:
+    from service.toxicity_data import Source
 
 
 def _settings() -> Settings:
@@ -115,7 +120,74 @@ def fetch_models(model: str | None) -> int:
     return 0
 
 
+def export_feedback(target: str) -> int:
+    """Every label in the feedback stream as CSV, to `target` or (`-`) stdout; a file is complete or not there."""
+    import redis
+
+    from service.keys import Keys
+    from service.store.connection import connect
+    from service.store.feedback import FeedbackStore, write_csv
+
+    settings = _settings()
+    client = connect(settings)
+    store = FeedbackStore(client, Keys(settings.redis_key_prefix))
+    # Written beside the target and renamed at the end: a Redis failure half-way leaves no half a file behind.
+    partial = None if target == "-" else Path(target).with_name(f".{Path(target).name}.partial")
+    try:
+        if partial is None:
+            rows = write_csv(store.export(), sys.stdout)
+            sys.stdout.flush()
+        else:
+            with partial.open("w", newline="", encoding="utf-8") as handle:
+                rows = write_csv(store.export(), handle)
+            partial.replace(target)
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        # Never the URL: it may hold a password.
+        reason = exc.__class__.__name__
+        print(f"moderation: cannot reach Redis at REDIS_URL ({reason}); is it running?", file=sys.stderr)
+        return 1
+    except redis.RedisError as exc:
+        print(f"moderation: Redis refused the export: {str(exc).splitlines()[0][:200]}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"moderation: cannot write {target}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    finally:
+        client.close()
+        if partial is not None:
+            partial.unlink(missing_ok=True)
+    if partial is None:  # stdout holds the CSV alone; the count goes to stderr
+        print(f"moderation: wrote {rows} feedback rows to stdout", file=sys.stderr)
+    else:
+        print(f"moderation: wrote {rows} feedback rows to {target}")
+    return 0
+
+
+def _feedback_sources(files: list[Path]) -> list[Source] | int:
+    """`--extra` files as the `feedback` source, or the exit status of a one-line complaint about them."""
+    from service.toxicity_data import FeedbackColumnsError, feedback_source, read_feedback
+
+    absent = [f for f in files if not f.is_file()]
+    if absent:
+        print(
+            f"moderation: no feedback file at {absent[0]}; write one with `moderation feedback export FILE`",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        feedback = read_feedback(files)
+    except FeedbackColumnsError as exc:
+        print(f"moderation: {exc}", file=sys.stderr)
+        return 2
+    except (UnicodeDecodeError, csv.Error) as exc:
+        print(f"moderation: cannot read the feedback files as UTF-8 CSV: {exc}", file=sys.stderr)
+        return 2
+    print(f"moderation: {feedback.summary(files)}", flush=True)
+    return [feedback_source(feedback, files)]
+
+
 def train(args: argparse.Namespace) -> int:
+    from service.scoring.models import ARTIFACTS
     from service.training import SHARED_DATASETS
 
     datasets: Path = args.datasets or Path(os.environ.get("MODERATION_DATASETS_DIR") or SHARED_DATASETS)
@@ -134,15 +206,24 @@ def train(args: argparse.Namespace) -> int:
         if missing:
             print(f"moderation: {datasets} lacks {', '.join(str(m) for m in missing[:3])}", file=sys.stderr)
             return 2
+        extra = _feedback_sources(args.extra) if args.extra else []
+        if isinstance(extra, int):
+            return extra
         leave_out = None if args.leave_out == "none" else args.leave_out
         epochs = args.epochs or toxicity_training.EPOCHS
-        toxic = toxicity_training.train(datasets, leave_out=leave_out, sample=args.sample, epochs=epochs)
+        artifacts = args.artifacts or ARTIFACTS
+        toxic = toxicity_training.train(
+            datasets, artifacts, leave_out=leave_out, sample=args.sample, epochs=epochs, extra=extra
+        )
         print(f"moderation: wrote {toxic.artifact} (trained on {toxic.train_rows} rows) and {toxic.card}")
         print(f"figures on {toxic.test_rows} test rows, never trained on:\n{toxic.summary}")
         return 0
+    if args.extra:
+        print("moderation: --extra feeds toxicity training only", file=sys.stderr)
+        return 2
     from service.training import train as train_task
 
-    report = train_task(args.task, datasets)
+    report = train_task(args.task, datasets, artifacts=args.artifacts or ARTIFACTS)
     print(f"moderation: wrote {report.artifact} (trained on {report.train_rows} rows) and {report.card}")
     print(f"held-out split ({report.test_rows} rows, never trained on): {report.test_split}")
     print(report.summary)
@@ -190,6 +271,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     train_cmd.add_argument("--sample", type=float, default=1.0, help="toxicity: share of each source, for a trial")
     train_cmd.add_argument("--epochs", type=int, help="toxicity: epochs (default: as the shipped model was trained)")
+    train_cmd.add_argument(
+        "--extra",
+        type=Path,
+        action="append",
+        metavar="FILE",
+        help="toxicity: a `moderation feedback export` CSV to train on as the source `feedback` (repeatable)",
+    )
+    train_cmd.add_argument(
+        "--artifacts", type=Path, metavar="DIR", help="where to write the model (default: service/artifacts, shipped)"
+    )
     eval_cmd = commands.add_parser("eval", help="measure a task's score on a labeled CSV or JSONL file")
     eval_cmd.add_argument("file", type=Path)
     eval_cmd.add_argument("--task", choices=["toxicity", "conspiracy"], required=True)
@@ -198,6 +289,10 @@ def main(argv: list[str] | None = None) -> int:
     eval_cmd.add_argument("--positive", required=True, help="label value of the positive class")
     eval_cmd.add_argument("--negative", help="label value of the negative class (other rows dropped)")
     eval_cmd.add_argument("--report", type=Path, help="directory for a Markdown report with plots")
+    feedback_cmd = commands.add_parser("feedback", help="the moderators' labels kept in Redis")
+    feedback_actions = feedback_cmd.add_subparsers(dest="action", required=True)
+    export_cmd = feedback_actions.add_parser("export", help="write every stored label as CSV, for train --extra")
+    export_cmd.add_argument("file", help="the CSV file to write (`-`: stdout)")
     args = parser.parse_args(argv)
 
     from service.errors import ModelUnavailable
@@ -211,6 +306,8 @@ def main(argv: list[str] | None = None) -> int:
             return fetch_models(args.model)
         if args.command == "eval":
             return evaluate(args)
+        if args.command == "feedback":
+            return export_feedback(args.file)
         return train(args)
     except ModelUnavailable as exc:
         print(f"moderation: {exc}", file=sys.stderr)

@@ -96,6 +96,17 @@ def check_redis_url(url: str) -> str:
     return url
 
 
+def check_rate_limit(value: str) -> str:
+    """A limit the `limits` library reads, such as `600/minute` or `10/second;500/hour`."""
+    from limits import parse_many
+
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a rate limit such as 600/minute or 10/second;500/hour") from None
+    return value
+
+
 def describe_error(exc: ValidationError) -> str:
     """One line naming the first bad variable, for start-up failures."""
     first = exc.errors()[0]
@@ -117,9 +128,7 @@ class Settings(BaseSettings):
     redis_timeout_seconds: float = Field(default=0.5, gt=0, le=10, validation_alias="REDIS_TIMEOUT_SECONDS")
     port: int = Field(default=8000, ge=1, le=65535, validation_alias="PORT")
 
-    api_keys: Annotated[tuple[ApiKey, ...], NoDecode] = Field(
-        default=(), validation_alias="MODERATION_API_KEYS"
-    )
+    api_keys: Annotated[tuple[ApiKey, ...], NoDecode] = Field(default=(), validation_alias="MODERATION_API_KEYS")
 
     toxicity_model: ToxicityModelName = Field(default="embedded", validation_alias="MODERATION_TOXICITY_MODEL")
     detoxify_checkpoint: Path | None = Field(default=None, validation_alias="DETOXIFY_CHECKPOINT")
@@ -135,6 +144,19 @@ class Settings(BaseSettings):
         default_factory=dict, validation_alias="MODERATION_REJECT_THRESHOLDS"
     )
 
+    # The language of a comment too short for detection to place; empty: such comments are undetermined.
+    default_language: str = Field(
+        default="en", pattern=r"^([A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*)?$", validation_alias="MODERATION_DEFAULT_LANGUAGE"
+    )
+    # The decision, at least, for a comment in a language no model supports; unset: the policy file's, else review.
+    unsupported_language: Literal["allow", "review", "reject"] | None = Field(
+        default=None, validation_alias="MODERATION_UNSUPPORTED_LANGUAGE"
+    )
+    # Requests per API key, e.g. `600/minute`, counted in Redis across workers; unset: no limit.
+    rate_limit: str | None = Field(default=None, validation_alias="MODERATION_RATE_LIMIT")
+    # The URL clients reach the service at (behind a proxy); the Perspective discovery document names it.
+    public_url: str | None = Field(default=None, validation_alias="MODERATION_PUBLIC_URL")
+
     batch_max_size: int = Field(default=32, ge=1, le=1024, validation_alias="MODERATION_BATCH_MAX_SIZE")
     batch_max_wait_ms: float = Field(default=2.0, ge=0, le=1000, validation_alias="MODERATION_BATCH_MAX_WAIT_MS")
     # Longest a request waits for its batch before a 503: a model call that never returns must not hang requests.
@@ -147,6 +169,21 @@ class Settings(BaseSettings):
     local_cache_size: int = Field(default=4096, ge=0, le=1_000_000, validation_alias="MODERATION_LOCAL_CACHE_SIZE")
     max_text_chars: int = Field(default=10_000, ge=1, le=1_000_000, validation_alias="MODERATION_MAX_TEXT_CHARS")
     max_body_bytes: int = Field(default=256 * 1024, ge=1024, validation_alias="MODERATION_MAX_BODY_BYTES")
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _check_rate_limit(cls, value: str | None) -> str | None:
+        return check_rate_limit(value) if value else None
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL, e.g. https://moderation.example.org")
+        return value.rstrip("/") + "/"
 
     @field_validator("redis_url")
     @classmethod

@@ -88,3 +88,35 @@ class ScoringUnavailable(Unavailable):
 
 class ModelUnavailable(Exception):
     """A configured model cannot be loaded; start-up stops with this one-line message."""
+
+
+class RateLimited(ServiceError):
+    """The API key has used its requests for this window (MODERATION_RATE_LIMIT)."""
+
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int, limit: str) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.limit = limit
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class InvalidArgument(BadRequest):
+    """A Perspective API request it refuses: 400 INVALID_ARGUMENT, with Perspective's errorType and detail."""
+
+    code = "invalid_argument"
+
+    def __init__(self, message: str, *, error_type: str = "INVALID_REQUEST", detail: dict[str, object] | None = None):
+        super().__init__(message)
+        self.error_type = error_type
+        self.detail = detail or {}
+
+
+class InvalidApiKey(BadRequest):
+    """Perspective answers an unknown key with 400, where our API says 401."""
+
+    code = "api_key_invalid"

@@ -33,3 +33,11 @@ class Keys:
     def audit(self) -> str:
         """Stream of every moderator decision."""
         return f"{self.prefix}audit"
+
+    def feedback(self) -> str:
+        """Stream of labels from the site's moderators: Perspective suggestscore calls and queue decisions."""
+        return f"{self.prefix}feedback"
+
+    def rate_limit(self) -> str:
+        """Prefix of the per-API-key request counters the rate limiter keeps."""
+        return f"{self.prefix}ratelimit"

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
 from typing import Any
 
+from service.categories import CONSPIRACY, TOXICITY_CATEGORIES
 from service.errors import Conflict, NotFound
 from service.policy import Decision
 from service.schemas import Author, CommentRecord, Moderation, Status, Verdict
@@ -13,23 +13,47 @@ from service.scoring.engine import ScoringEngine
 from service.scoring.normalize import NormalizedText, normalize
 from service.store.cache import VerdictCache
 from service.store.comments import CommentStore, NotPending, QueuePage, VersionConflict, audit_entry
+from service.store.feedback import Feedback, FeedbackStore
+from service.timestamps import now_rfc3339
 
 _WRITE_ATTEMPTS = 5
-
-
-def now_rfc3339() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _raw_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def decision_feedback(decided: CommentRecord) -> list[Feedback]:
+    """The labels a queue decision gives: each toxicity category the verdict flagged is 1 (rejected) or 0
+    (approved); a comment held for none of them (conspiracy only) speaks to toxicity as a whole. A conspiracy flag
+    is kept as a label of its own, for a later conspiracy training; toxicity training skips it."""
+    assert decided.moderation is not None
+    value = 1.0 if decided.status is Status.REJECTED else 0.0
+    flags = decided.verdict.flags
+    attributes = [c for c in TOXICITY_CATEGORIES if c in flags] or ["toxicity"]
+    if CONSPIRACY in flags:
+        attributes.append(CONSPIRACY)
+    return [
+        Feedback(
+            text=decided.text,
+            attribute=attribute,
+            value=value,
+            source="queue",
+            comment_id=decided.id,
+            created_at=decided.moderation.decided_at,
+        )
+        for attribute in attributes
+    ]
+
+
 class ModerationService:
-    def __init__(self, engine: ScoringEngine, cache: VerdictCache, comments: CommentStore) -> None:
+    def __init__(
+        self, engine: ScoringEngine, cache: VerdictCache, comments: CommentStore, feedback: FeedbackStore
+    ) -> None:
         self.engine = engine
         self.cache = cache
         self.comments = comments
+        self.feedback = feedback
 
     def verdicts(self, texts: list[str]) -> list[Verdict]:
         """Cache first (one round trip), then one model call for all misses, each distinct text once."""
@@ -98,12 +122,19 @@ class ModerationService:
                 "updated_at": now_rfc3339(),
             }
         )
+        labels = decision_feedback(decided)
         try:
-            return self.comments.decide(decided, audit_entry(current, decided))
+            return self.comments.decide(
+                decided, audit_entry(current, decided), also=lambda pipe: self.feedback.add_to(pipe, labels)
+            )
         except NotPending as exc:
             raise Conflict(f"comment {comment_id!r} is already {exc.status.value}", field="id") from None
         except KeyError:
             raise NotFound(f"no comment with id {comment_id!r}", field="id") from None
+
+    def record_feedback(self, entries: list[Feedback]) -> None:
+        """Store moderators' labels from outside the queue (Perspective suggestscore), all of them or none."""
+        self.feedback.add(entries)
 
     def queue(
         self, status: Status, flag: str | None, thread_id: str | None, limit: int, cursor: str | None

@@ -30,6 +30,7 @@ _BASE_REJECT = {category: 0.9 for category in _BASE_REVIEW} | {"conspiracy": 0.9
 
 # Reject outranks review in the queue: it is the more certain harm.
 _DECISION_WEIGHT = {Decision.ALLOW: 0.0, Decision.REVIEW: 0.0, Decision.REJECT: 1.0}
+_SEVERITY = {Decision.ALLOW: 0, Decision.REVIEW: 1, Decision.REJECT: 2}
 
 
 @dataclass(frozen=True)
@@ -37,24 +38,34 @@ class Policy:
     name: str
     review: dict[str, float]
     reject: dict[str, float]
+    # At least this for a comment in a language no model supports: its scores mean little, so never a silent allow
+    # by default.
+    unsupported_language: Decision = Decision.REVIEW
     version: str = field(init=False)
 
     def __post_init__(self) -> None:
         for category, value in self.reject.items():
             if value < self.review.get(category, 0.0):
                 raise ValueError(f"policy: reject threshold for {category} is below its review threshold")
-        canonical = json.dumps({"review": self.review, "reject": self.reject}, sort_keys=True)
+        canonical = json.dumps(
+            {"review": self.review, "reject": self.reject, "unsupported_language": self.unsupported_language},
+            sort_keys=True,
+        )
         object.__setattr__(self, "version", f"{self.name}@{hashlib.sha256(canonical.encode()).hexdigest()[:8]}")
 
-    def decide(self, scores: dict[str, float]) -> tuple[Decision, list[str]]:
+    def decide(self, scores: dict[str, float], language_supported: bool = True) -> tuple[Decision, list[str]]:
         """Flags are the categories at or above their review threshold, in score order."""
         flags = sorted(
             (c for c, s in scores.items() if c in self.review and s >= self.review[c]),
             key=lambda c: (-scores[c], c),
         )
         if any(c in self.reject and s >= self.reject[c] for c, s in scores.items()):
-            return Decision.REJECT, flags
-        return (Decision.REVIEW if flags else Decision.ALLOW), flags
+            decision = Decision.REJECT
+        else:
+            decision = Decision.REVIEW if flags else Decision.ALLOW
+        if not language_supported and _SEVERITY[self.unsupported_language] > _SEVERITY[decision]:
+            decision = self.unsupported_language
+        return decision, flags
 
     def risk(self, decision: Decision, scores: dict[str, float], flags: list[str]) -> float:
         """Queue priority in [0, 2]: certain rejects first, then by the strongest flagged score."""
@@ -84,13 +95,18 @@ def load_policy(settings: Settings) -> Policy:
         review |= artifact["review_thresholds"]
         reject |= artifact["reject_thresholds"]
     name = "default"
+    unsupported_language = Decision.REVIEW
     if settings.policy_file is not None:
         document = json.loads(Path(settings.policy_file).read_text())
         name = str(document.get("name", settings.policy_file.stem))
         review |= {k: float(v) for k, v in document.get("review", {}).items()}
         reject |= {k: float(v) for k, v in document.get("reject", {}).items()}
-    if settings.review_thresholds or settings.reject_thresholds:
+        if "unsupported_language" in document:
+            unsupported_language = Decision(document["unsupported_language"])
+    if settings.review_thresholds or settings.reject_thresholds or settings.unsupported_language:
         name = f"{name}+env"
     review |= settings.review_thresholds
     reject |= settings.reject_thresholds
-    return Policy(name=name, review=review, reject=reject)
+    if settings.unsupported_language:
+        unsupported_language = Decision(settings.unsupported_language)
+    return Policy(name=name, review=review, reject=reject, unsupported_language=unsupported_language)

@@ -29,6 +29,14 @@ class Verdict(BaseModel):
         description="category -> the spans that support its score: cue phrases, and the model's own spans for the "
         "toxicity categories it flagged"
     )
+    language: str = Field(
+        description="The language the comment counts as (ISO 639-1 where one exists, `und` when undetermined): "
+        "detected, or MODERATION_DEFAULT_LANGUAGE for a text too short to place"
+    )
+    language_supported: bool = Field(
+        description="Whether a model here supports that language; when not, the policy's `unsupported_language` "
+        "decision applies at least (default review)"
+    )
     models: dict[str, str] = Field(description="category family -> name@version of the model that scored it")
     policy: str = Field(description="Version of the policy that decided")
     cached: bool = Field(description="True when served from the verdict cache without running a model")

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import csv
 import hashlib
-from collections import defaultdict
-from collections.abc import Callable, Iterator
+import math
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from service.categories import SPAN_CATEGORIES, TOXICITY_CATEGORIES
+from service.categories import PERSPECTIVE_ATTRIBUTES, SPAN_CATEGORIES, TOXICITY_CATEGORIES
 
 CATEGORIES = TOXICITY_CATEGORIES
 _SPAN_TYPES = {
@@ -341,3 +342,114 @@ def read_source(source: Source, root: Path, seed: int, exclude: frozenset[str] =
 
 def missing_files(root: Path) -> list[Path]:
     return [root / name for source in SOURCES for name in source.files if not (root / name).is_file()]
+
+
+# --- the site's own labels: `moderation feedback export` files ------------------------------------------------
+
+FEEDBACK = "feedback"
+FEEDBACK_COLUMNS = ("text", "attribute", "value")  # what training reads of the exported file
+# Coral Talk v4 sends a comment's new status as a suggestscore attribute of value 1.
+_CLEAN_STATUSES = frozenset({"APPROVED", "HIGHLIGHTED"})
+_REMOVED_STATUSES = frozenset({"DELETED", "REJECTED"})
+
+
+class FeedbackColumnsError(ValueError):
+    """A file without the columns an export writes."""
+
+    def __init__(self, path: Path, missing: list[str]) -> None:
+        super().__init__(
+            f"{path} lacks the column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
+            "(write it with `moderation feedback export FILE`)"
+        )
+        self.missing = missing
+
+
+def feedback_labels(attribute: str, value: float) -> Labels | None:
+    """The categories one label speaks to and their values; None where toxicity training has no use for it.
+
+    A Perspective attribute names its category (PROFANITY is obscene); our own category names stand for
+    themselves; an approved or highlighted comment is clean in every category, a deleted or rejected one is toxic
+    (which category is not said). A status of value 0 (not approved) says nothing either way.
+    """
+    if attribute in _CLEAN_STATUSES:
+        return _clean() if value >= 0.5 else None
+    if attribute in _REMOVED_STATUSES:
+        return {"toxicity": 1.0} if value >= 0.5 else None
+    category = attribute if attribute in CATEGORIES else PERSPECTIVE_ATTRIBUTES.get(attribute)
+    return {category: value} if category in CATEGORIES else None
+
+
+@dataclass(frozen=True)
+class FeedbackRows:
+    """Feedback files read and merged: one entry per text."""
+
+    texts: list[tuple[str, Labels]]
+    rows: int  # rows in the files
+    skipped: Counter[str]  # attribute (or "value not in [0, 1]") -> rows training cannot use
+
+    def summary(self, paths: Iterable[Path]) -> str:
+        names = ", ".join(str(p) for p in paths)
+        line = f"{self.rows} feedback rows from {names} give {len(self.texts)} texts"
+        if self.skipped:
+            reasons = ", ".join(f"{name} {count}" for name, count in self.skipped.most_common())
+            line += f"; skipped {sum(self.skipped.values())} rows training does not use ({reasons})"
+        return line
+
+
+def read_feedback(paths: Iterable[Path]) -> FeedbackRows:
+    """Every label of the files, merged per text (as read_source keys texts): a later row's value wins for each
+    category it speaks to, so the last word of the site's moderators counts (an export is oldest first).
+
+    A text whose toxicity ends up 0 is clean in the categories no label spoke to, as in the other sources.
+    Raises FeedbackColumnsError for a file without the columns an export writes.
+    """
+    merged: dict[str, tuple[str, Labels]] = {}
+    rows = 0
+    skipped: Counter[str] = Counter()
+    for path in paths:
+        with path.open(newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            missing = [c for c in FEEDBACK_COLUMNS if c not in (reader.fieldnames or ())]
+            if missing:
+                raise FeedbackColumnsError(path, missing)
+            for row in reader:
+                rows += 1
+                try:
+                    value = float(row["value"])
+                except (TypeError, ValueError):
+                    value = math.nan
+                if not 0.0 <= value <= 1.0:  # NaN fails this too
+                    skipped["value not in [0, 1]"] += 1
+                    continue
+                attribute = row["attribute"] or ""
+                found = feedback_labels(attribute, value)
+                key = " ".join((row["text"] or "").split()).lower()
+                if found is None or not key:
+                    skipped[(attribute or "no attribute") if found is None else "empty text"] += 1
+                    continue
+                text, labels = merged.setdefault(key, (row["text"], _labels()))
+                labels.update(found)
+    texts = []
+    for text, labels in merged.values():
+        if labels["toxicity"] == 0.0:
+            labels = {c: 0.0 if v is None else v for c, v in labels.items()}
+        texts.append((text, labels))
+    return FeedbackRows(texts, rows, skipped)
+
+
+def feedback_source(feedback: FeedbackRows, paths: Iterable[Path]) -> Source:
+    """The merged feedback as one more source: split by text hash and cleaned of the project's test sentences by
+    read_source like every other, at weight 1. Its files are paths of their own, not under the datasets folder."""
+    texts = list(feedback.texts)
+
+    def read(_: Path) -> Read:
+        for text, labels in texts:
+            yield text, labels, None, ()
+
+    return Source(
+        FEEDBACK,
+        "the site's own moderators' labels: Perspective suggestscore calls and moderation-queue decisions",
+        "the site's own",
+        tuple(str(p.resolve()) for p in paths),
+        read,
+    )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ from service.scoring.emoji_words import spell_emoji
 from service.scoring.models import ARTIFACTS, MiniLMEncoder, shared_encoder
 from service.scoring.normalize import normalize
 from service.scoring.toxicity import ToxicityBranch, new_branch
-from service.toxicity_data import CATEGORIES, DEFAULT_LEAVE_OUT, SOURCES, Row, read_source
+from service.toxicity_data import CATEGORIES, DEFAULT_LEAVE_OUT, SOURCES, Row, Source, read_source
 
 SEED = 20261201
 ARTIFACT_NAME = "toxicity-minilm-top3.json"
@@ -74,11 +74,12 @@ def _project_test_sentences() -> frozenset[str]:
     return frozenset(found)
 
 
-def load_rows(datasets: Path, sample: float = 1.0) -> list[Row]:
-    """Every source's rows; `sample` < 1 keeps that share of each (by text hash), for a quick trial run."""
+def load_rows(datasets: Path, sample: float = 1.0, extra: Sequence[Source] = ()) -> list[Row]:
+    """Every source's rows, `extra` ones (a site's feedback) included; `sample` < 1 keeps that share of each (by
+    text hash), for a quick trial run."""
     exclude = _project_test_sentences()
     rows: list[Row] = []
-    for source in SOURCES:
+    for source in (*SOURCES, *extra):
         rows += read_source(source, datasets, SEED, exclude)
     templates = [t for t in neutral_identity_sentences() if " ".join(t.split()).lower() not in exclude]
     rows += [Row(t, "templates", dict.fromkeys(CATEGORIES, 0.0), "train", weight=TEMPLATE_WEIGHT) for t in templates]
@@ -119,7 +120,11 @@ def prepare(rows: list[Row], encoder: MiniLMEncoder, batch_size: int = 64) -> li
             chunk = order[begin : begin + batch_size]
             texts = [spelled[i][0] for i in chunk]
             tokens = encoder.tokenizer(
-                texts, truncation=True, max_length=MAX_TOKENS, padding=True, return_tensors="pt",
+                texts,
+                truncation=True,
+                max_length=MAX_TOKENS,
+                padding=True,
+                return_tensors="pt",
                 return_offsets_mapping=True,
             )
             offsets = tokens.pop("offset_mapping").tolist()
@@ -316,18 +321,21 @@ def train(
     leave_out: str | None = DEFAULT_LEAVE_OUT,
     sample: float = 1.0,
     epochs: int = EPOCHS,
+    extra: Sequence[Source] = (),
 ) -> ToxicityReport:
+    """`extra`: sources beyond the shared datasets (a site's feedback), trained on and measured like the others."""
     started = time.perf_counter()
     torch.manual_seed(SEED)
     encoder = shared_encoder()
-    rows = load_rows(datasets, sample)
+    sources = (*SOURCES, *extra)
+    rows = load_rows(datasets, sample, extra)
     examples = prepare(rows, encoder)
     by_split = {s: [e for e in examples if e.row.split == s] for s in ("train", "validation", "test")}
     branch = fine_tune(encoder, by_split["train"], epochs)
     validation = predict(branch, by_split["validation"])
     review, reject = choose_thresholds(validation, _targets(by_split["validation"]))
     test = predict(branch, by_split["test"])
-    source_names = [s.name for s in SOURCES]
+    source_names = [s.name for s in sources]
     per_source = _per_source(by_split["test"], test, review, source_names)
     overall = measure(test, _targets(by_split["test"]), review)
 
@@ -371,10 +379,10 @@ def train(
                 "description": s.description,
                 "licence": s.licence,
                 "weight": s.weight,
-                "files": {f: hashlib.sha256((datasets / f).read_bytes()).hexdigest() for f in s.files},
+                "files": _file_hashes(datasets, s),
                 "rows": counts[s.name],
             }
-            for s in SOURCES
+            for s in sources
         },
         "template_negatives": counts["templates"]["train"],
         "review_thresholds": review,
@@ -392,6 +400,15 @@ def train(
     card = write_card(artifact, seconds)
     summary = _table(overall, per_source, left_out)
     return ToxicityReport(artifact, card, len(by_split["train"]), len(by_split["test"]), summary)
+
+
+def _file_hashes(datasets: Path, source: Source) -> dict[str, str]:
+    """sha256 of each file a source read, by its path in the datasets folder; a file outside it (a site's feedback
+    export) by its name alone: the artifact is committed, a local folder's path has no place in it."""
+    return {
+        Path(f).name if Path(f).is_absolute() else f: hashlib.sha256((datasets / f).read_bytes()).hexdigest()
+        for f in source.files
+    }
 
 
 Figures = dict[str, dict[str, Any]]
@@ -441,8 +458,10 @@ def _cost(engine: Any, rounds: int = 3) -> str:
     """The whole pipeline's time a comment (both branches, cues, policy), in this process."""
     from service.scoring.normalize import normalize
 
-    texts = [normalize(f"Comment {i}: the council should publish the budget before the vote, not after it.")
-             for i in range(BATCH_SIZE * 4)]
+    texts = [
+        normalize(f"Comment {i}: the council should publish the budget before the vote, not after it.")
+        for i in range(BATCH_SIZE * 4)
+    ]
     best = float("inf")
     for _ in range(rounds):
         started = time.perf_counter()

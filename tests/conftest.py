@@ -126,6 +126,18 @@ class Gunicorn:
                 self.process.kill()
                 self.process.wait()
 
+    def access_entry(self, request_id: str, timeout: float = 10.0) -> dict[str, Any]:
+        """The access-log entry of a request: gunicorn writes it just after the response, so wait for it."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            written = self.access_log.read_text()
+            for line in written[: written.rfind("\n") + 1].splitlines():  # whole lines only: one may be half written
+                entry: dict[str, Any] = json.loads(line)
+                if entry.get("request_id") == request_id:
+                    return entry
+            time.sleep(0.05)
+        raise AssertionError(f"no access-log entry for {request_id}")
+
     def client(self, role: str | None = None) -> httpx.Client:
         return httpx.Client(base_url=self.url, headers=auth(role) if role else {}, timeout=30)
 

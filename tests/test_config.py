@@ -193,11 +193,34 @@ def test_settings_read_the_process_environment(monkeypatch: pytest.MonkeyPatch) 
         {"MODERATION_MAX_TEXT_CHARS": "0"},
         {"MODERATION_MAX_BODY_BYTES": "100"},
         {"MODERATION_TOXICITY_MODEL": "gpt"},
+        {"MODERATION_RATE_LIMIT": "lots"},
+        {"MODERATION_RATE_LIMIT": "600 per fortnight"},
+        {"MODERATION_DEFAULT_LANGUAGE": "english please"},
+        {"MODERATION_UNSUPPORTED_LANGUAGE": "ignore"},
+        {"MODERATION_PUBLIC_URL": "moderation.example.org"},
     ],
 )
 def test_settings_reject_invalid_values(overrides: dict[str, str]) -> None:
     with pytest.raises(ValidationError):
         Settings.model_validate(overrides)
+
+
+def test_settings_for_the_perspective_front_door() -> None:
+    settings = Settings.model_validate(
+        {
+            "MODERATION_RATE_LIMIT": "10/second;600/minute",
+            "MODERATION_DEFAULT_LANGUAGE": "pt-BR",
+            "MODERATION_UNSUPPORTED_LANGUAGE": "reject",
+            "MODERATION_PUBLIC_URL": "https://moderation.example.org/perspective",
+        }
+    )
+    assert settings.rate_limit == "10/second;600/minute"
+    assert settings.default_language == "pt-BR"
+    assert settings.unsupported_language == "reject"
+    assert settings.public_url == "https://moderation.example.org/perspective/"
+    unset = Settings.model_validate({"MODERATION_RATE_LIMIT": "", "MODERATION_DEFAULT_LANGUAGE": ""})
+    assert unset.rate_limit is None
+    assert unset.default_language == ""
 
 
 # --- REDIS_URL ------------------------------------------------------------------------------------------------

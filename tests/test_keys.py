@@ -13,7 +13,7 @@ THREADS = ["thread-1", "thread-2", "southfront-isis-resurfaced-central-syria"]
 
 
 def _all_keys(keys: Keys) -> list[str]:
-    out = [keys.sequence(), keys.audit()]
+    out = [keys.sequence(), keys.audit(), keys.feedback(), keys.rate_limit()]
     out += [keys.comment(comment_id) for comment_id in ("c1", "c2", "seed-c1")]
     out += [keys.verdict(fp, h) for fp in ("fp1", "fp2") for h in ("a" * 64, "b" * 64)]
     for status in STATUSES:

@@ -8,19 +8,22 @@ import pytest
 import redis
 
 from service.app import load_engine
+from service.categories import TOXICITY_CATEGORIES
 from service.config import Settings
 from service.errors import Conflict, NotFound
 from service.keys import Keys
-from service.moderation import ModerationService
+from service.moderation import ModerationService, decision_feedback
 from service.policy import Decision
-from service.schemas import Status
+from service.schemas import Moderation, Status
 from service.scoring.engine import ScoringEngine
 from service.store.cache import VerdictCache
-from service.store.comments import CommentStore
+from service.store.comments import CommentStore, NotPending, audit_entry
+from service.store.feedback import Feedback, FeedbackStore
 
 TTL = 600
 THREAD = "southfront-isis-resurfaced-central-syria"
 NEUTRAL = "Thanks for the detailed report, the map of the region was very helpful."
+CONSPIRACY_ONLY = "the new mayor is a cia puppet and the speech was for public consumption"
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +38,12 @@ def keys() -> Keys:
 
 @pytest.fixture
 def service(engine: ScoringEngine, redis_client: redis.Redis, keys: Keys) -> ModerationService:
-    return ModerationService(engine, VerdictCache(redis_client, keys, TTL), CommentStore(redis_client, keys))
+    return ModerationService(
+        engine,
+        VerdictCache(redis_client, keys, TTL),
+        CommentStore(redis_client, keys),
+        FeedbackStore(redis_client, keys),
+    )
 
 
 def _text(seed: dict[str, Any], comment_id: str) -> str:
@@ -229,7 +237,12 @@ def test_new_policy_does_not_reuse_cached_verdicts(
     other = ScoringEngine(
         engine.toxicity, engine.conspiracy, Policy("other", engine.policy.review, engine.policy.reject)
     )
-    fresh = ModerationService(other, VerdictCache(redis_client, keys, TTL), CommentStore(redis_client, keys))
+    fresh = ModerationService(
+        other,
+        VerdictCache(redis_client, keys, TTL),
+        CommentStore(redis_client, keys),
+        FeedbackStore(redis_client, keys),
+    )
     (verdict,) = fresh.verdicts([NEUTRAL])
     assert verdict.cached is False
     assert verdict.policy == other.policy.version
@@ -288,3 +301,100 @@ def test_replay_after_decision_keeps_the_decision(service: ModerationService, se
     again, created = service.submit({"id": "c1", "text": text})
     assert created is False
     assert again == decided
+
+
+# --- decisions as feedback ------------------------------------------------------------------------------------
+
+
+def _labels(service: ModerationService) -> list[tuple[str, str, float]]:
+    return [(e.comment_id or "", e.attribute, e.value) for e in service.feedback.export()]
+
+
+def test_a_rejection_labels_each_flagged_toxicity_category_toxic(
+    service: ModerationService, seed: dict[str, Any]
+) -> None:
+    text = _text(seed, "seed-c2")
+    submitted, _ = service.submit({"id": "c2", "text": text})
+    flagged = [c for c in TOXICITY_CATEGORIES if c in submitted.verdict.flags]
+    assert len(flagged) >= 2, submitted.verdict.flags  # the case under test: several categories at once
+    decided = service.decide("c2", "reject", "mod-ann", None)
+    assert decided.moderation is not None
+    expected_attributes = flagged + (["conspiracy"] if "conspiracy" in submitted.verdict.flags else [])
+    assert list(service.feedback.export()) == [
+        Feedback(
+            text=text,
+            attribute=attribute,
+            value=1.0,
+            source="queue",
+            comment_id="c2",
+            created_at=decided.moderation.decided_at,
+        )
+        for attribute in expected_attributes
+    ]
+
+
+def test_an_approval_of_a_comment_held_for_conspiracy_alone_says_it_is_not_toxic(service: ModerationService) -> None:
+    submitted, _ = service.submit({"id": "c9", "text": CONSPIRACY_ONLY})
+    assert submitted.verdict.flags == ["conspiracy"]
+    service.decide("c9", "approve", "mod-ann", None)
+    assert _labels(service) == [("c9", "toxicity", 0.0), ("c9", "conspiracy", 0.0)]
+
+
+def test_a_verdict_that_flagged_nothing_labels_toxicity(service: ModerationService) -> None:
+    record, _ = service.submit({"id": "calm", "text": NEUTRAL})
+    decided = record.model_copy(
+        update={
+            "status": Status.REJECTED,
+            "moderation": Moderation(action="reject", decided_by="mod-ann", decided_at="2026-01-01T00:00:00.000Z"),
+        }
+    )
+    assert record.verdict.flags == []
+    assert [(e.attribute, e.value) for e in decision_feedback(decided)] == [("toxicity", 1.0)]
+
+
+def test_a_decision_that_fails_stores_no_feedback(service: ModerationService, seed: dict[str, Any]) -> None:
+    service.submit({"id": "calm", "text": NEUTRAL})
+    with pytest.raises(Conflict):  # published, never pending
+        service.decide("calm", "reject", "mod-ann", None)
+    with pytest.raises(NotFound):
+        service.decide("missing", "reject", "mod-ann", None)
+    assert _labels(service) == []
+
+    service.submit({"id": "c1", "text": _text(seed, "seed-c1")})
+    service.decide("c1", "approve", "mod-ann", None)
+    stored = _labels(service)
+    assert stored and {value for *_, value in stored} == {0.0}
+    with pytest.raises(Conflict):  # already decided
+        service.decide("c1", "reject", "root", None)
+    assert _labels(service) == stored
+
+    # A decision that loses the race inside the store's transaction: the labels queued with it go too.
+    service.submit({"id": "c2", "text": _text(seed, "seed-c2")})
+    stale = service.get("c2")
+    service.submit({"id": "c2", "text": _text(seed, "seed-c1")})  # edited meanwhile: version 2
+    late = stale.model_copy(
+        update={
+            "status": Status.REJECTED,
+            "moderation": Moderation(action="reject", decided_by="root", decided_at="2026-01-01T00:00:00.000Z"),
+        }
+    )
+    with pytest.raises(NotPending):
+        service.comments.decide(
+            late, audit_entry(stale, late), also=lambda pipe: service.feedback.add_to(pipe, decision_feedback(late))
+        )
+    assert _labels(service) == stored
+    assert len(service.comments.audit_trail()) == 1
+
+
+def test_record_feedback_stores_suggestscore_labels_as_given(service: ModerationService) -> None:
+    labels = [
+        Feedback("a comment", "PROFANITY", 0.8, "suggestscore", community_id="Coral:https://news.example"),
+        Feedback("a comment", "APPROVED", 1.0, "suggestscore", client_token="comment:7"),
+    ]
+    service.record_feedback(labels)
+    stored = list(service.feedback.export())
+    assert [(e.attribute, e.value, e.community_id, e.client_token) for e in stored] == [
+        ("PROFANITY", 0.8, "Coral:https://news.example", None),
+        ("APPROVED", 1.0, None, "comment:7"),
+    ]
+    assert all(e.created_at for e in stored)

@@ -14,6 +14,7 @@ from service.scoring.models import CONSPIRACY_ARTIFACT, TOXICITY_ARTIFACT
 
 POLICY_ENV = (
     "MODERATION_POLICY_FILE",
+    "MODERATION_UNSUPPORTED_LANGUAGE",
     "MODERATION_REVIEW_THRESHOLDS",
     "MODERATION_REJECT_THRESHOLDS",
     "MODERATION_TOXICITY_MODEL",
@@ -269,3 +270,36 @@ def test_env_override_that_puts_reject_below_review_raises() -> None:
 def test_out_of_range_env_threshold_is_rejected_by_settings() -> None:
     with pytest.raises(ValidationError):
         Settings.model_validate({"MODERATION_REVIEW_THRESHOLDS": "toxicity=1.5"})
+
+
+# --- comments in a language no model supports -------------------------------------------------------------------
+
+
+def test_a_comment_in_an_unsupported_language_is_reviewed_not_allowed(policy: Policy) -> None:
+    assert policy.decide({"toxicity": 0.1}, language_supported=False) == (Decision.REVIEW, [])
+    assert policy.decide({"toxicity": 0.95}, language_supported=False) == (Decision.REJECT, ["toxicity"])
+    assert policy.decide({"toxicity": 0.1}, language_supported=True) == (Decision.ALLOW, [])
+
+
+@pytest.mark.parametrize("decision", list(Decision))
+def test_the_unsupported_language_decision_is_a_floor(decision: Decision) -> None:
+    policy = Policy(name="t", review={"toxicity": 0.5}, reject={"toxicity": 0.9}, unsupported_language=decision)
+    assert policy.decide({"toxicity": 0.1}, language_supported=False)[0] is decision
+    assert policy.decide({"toxicity": 0.95}, language_supported=False)[0] is Decision.REJECT
+
+
+def test_the_unsupported_language_decision_is_part_of_the_version() -> None:
+    review, reject = {"toxicity": 0.5}, {"toxicity": 0.9}
+    allow = Policy(name="t", review=review, reject=reject, unsupported_language=Decision.ALLOW)
+    assert allow.version != Policy(name="t", review=review, reject=reject).version
+
+
+def test_the_unsupported_language_decision_from_file_and_environment(tmp_path: Path) -> None:
+    path = tmp_path / "policy.json"
+    path.write_text(json.dumps({"name": "site", "unsupported_language": "allow"}))
+    assert load_policy(Settings(MODERATION_POLICY_FILE=str(path))).unsupported_language is Decision.ALLOW
+    overridden = Settings(MODERATION_POLICY_FILE=str(path), MODERATION_UNSUPPORTED_LANGUAGE="reject")
+    policy = load_policy(overridden)
+    assert policy.unsupported_language is Decision.REJECT
+    assert policy.name == "site+env"
+    assert load_policy(Settings()).unsupported_language is Decision.REVIEW

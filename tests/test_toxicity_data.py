@@ -3,12 +3,25 @@ nothing, and the project's own test sentences never reach training."""
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from service.toxicity_data import CATEGORIES, SOURCES, Row, Source, missing_files, read_source
+from service.toxicity_data import (
+    CATEGORIES,
+    FEEDBACK,
+    SOURCES,
+    FeedbackColumnsError,
+    Row,
+    Source,
+    feedback_labels,
+    feedback_source,
+    missing_files,
+    read_feedback,
+    read_source,
+)
 from tests.tiny_datasets import write_tiny_datasets
 
 SEED = 7
@@ -106,3 +119,72 @@ def test_a_capped_source_keeps_its_balance_or_all_of_its_rare_positives(datasets
     rows = read_source(Source("rare", "", "", (), rare, cap=12), datasets, SEED)
     assert sum(1 for r in rows if r.labels["toxicity"] == 1.0) == 3
     assert 10 <= len(rows) <= 14
+
+
+# --- a site's feedback export -----------------------------------------------------------------------------------
+
+
+def _feedback_file(path: Path, rows: list[tuple[str, str, object]], header: tuple[str, ...] | None = None) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header or ("text", "attribute", "value", "source", "created_at"))
+        writer.writerows([(text, attribute, value, "suggestscore", "") for text, attribute, value in rows])
+    return path
+
+
+def test_feedback_attributes_map_to_categories_and_statuses_to_whole_verdicts() -> None:
+    assert feedback_labels("PROFANITY", 0.7) == {"obscene": 0.7}
+    assert feedback_labels("TOXICITY_EXPERIMENTAL", 1.0) == {"toxicity": 1.0}
+    assert feedback_labels("SEXUALLY_EXPLICIT", 0.0) == {"sexual_explicit": 0.0}
+    assert feedback_labels("insult", 1.0) == {"insult": 1.0}  # our own name, as queue decisions write it
+    assert feedback_labels("APPROVED", 1.0) == feedback_labels("HIGHLIGHTED", 1.0) == dict.fromkeys(CATEGORIES, 0.0)
+    assert feedback_labels("DELETED", 1.0) == feedback_labels("REJECTED", 1.0) == {"toxicity": 1.0}
+    for unused in ("CONSPIRACY", "conspiracy", "ATTACK_ON_AUTHOR", "toxicity ", ""):
+        assert feedback_labels(unused, 1.0) is None, unused
+    assert feedback_labels("APPROVED", 0.0) is None  # "not approved" says neither clean nor toxic
+
+
+def test_feedback_rows_merge_per_text_and_the_later_label_wins(tmp_path: Path) -> None:
+    path = _feedback_file(
+        tmp_path / "feedback.csv",
+        [
+            ("You are  an idiot", "INSULT", 0.2),
+            ("you are an IDIOT", "INSULT", 0.9),  # the same text as read_source keys it: the later value wins
+            ("you are an idiot", "DELETED", 1),
+            ("thanks, nice report", "TOXICITY", 0.0),  # not toxic: clean in every category nothing spoke to
+            ("thanks, nice report", "THREAT", 0.3),
+            ("the cia staged it", "CONSPIRACY", 1.0),
+            ("an odd one", "TOXICITY", "high"),
+            ("an odd one", "TOXICITY", 1.5),
+            ("   ", "TOXICITY", 1.0),
+        ],
+    )
+    feedback = read_feedback([path])
+    assert feedback.rows == 9
+    assert feedback.skipped == {"CONSPIRACY": 1, "value not in [0, 1]": 2, "empty text": 1}
+    labels = dict(feedback.texts)
+    assert set(labels) == {"You are  an idiot", "thanks, nice report"}  # the first spelling read
+    assert labels["You are  an idiot"] == {c: None for c in CATEGORIES} | {"insult": 0.9, "toxicity": 1.0}
+    assert labels["thanks, nice report"] == dict.fromkeys(CATEGORIES, 0.0) | {"threat": 0.3}
+    assert "skipped 4 rows training does not use (value not in [0, 1] 2, CONSPIRACY 1, empty text 1)" in (
+        feedback.summary([path])
+    )
+
+
+def test_feedback_is_a_source_like_the_others(tmp_path: Path) -> None:
+    texts = [f"feedback comment {i}: you are a worthless idiot" for i in range(60)]
+    path = _feedback_file(tmp_path / "feedback.csv", [(t, "TOXICITY", 1.0) for t in texts])
+    source = feedback_source(read_feedback([path]), [path])
+    assert source.name == FEEDBACK and source.weight == 1.0
+    excluded = " ".join(texts[0].split()).lower()
+    rows = read_source(source, tmp_path / "no datasets here", SEED, exclude=frozenset({excluded}))
+    assert [r.text for r in rows] == texts[1:]  # the project's test sentences are dropped from it too
+    assert {r.split for r in rows} == {"train", "validation", "test"}  # drawn from each text's hash
+    assert all(r.weight == 1.0 and r.source == FEEDBACK for r in rows)
+
+
+def test_a_feedback_file_without_its_columns_is_refused(tmp_path: Path) -> None:
+    path = _feedback_file(tmp_path / "other.csv", [], header=("text", "label"))
+    with pytest.raises(FeedbackColumnsError, match="lacks the columns attribute, value") as caught:
+        read_feedback([path])
+    assert caught.value.missing == ["attribute", "value"]

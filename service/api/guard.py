@@ -9,10 +9,12 @@ import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import json5
 from flask import Flask, current_app, g, request
 
-from service import errors
+from service import errors, rate_limit
 from service.config import ApiKey, Role
+from service.store.connection import unavailable_as_503
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -29,7 +31,13 @@ def requires(*roles: Role) -> Callable[[F], F]:
     return mark
 
 
-def _find_key(secret: str, keys: tuple[ApiKey, ...]) -> ApiKey | None:
+def reads_own_body(view: F) -> F:
+    """Mark a view that parses and authenticates its request itself (the Perspective API's own contract)."""
+    view.reads_own_body = True  # type: ignore[attr-defined]
+    return view
+
+
+def find_key(secret: str, keys: tuple[ApiKey, ...]) -> ApiKey | None:
     """Compare against every key in constant time, so timing tells nothing about which came close."""
     found = None
     candidate = secret.encode()
@@ -47,12 +55,14 @@ def authenticate() -> None:
     header = request.headers.get("Authorization", "")
     if not header.lower().startswith(_BEARER) or not header[len(_BEARER) :].strip():
         raise errors.Unauthorized("missing bearer token in the Authorization header")
-    key = _find_key(header[len(_BEARER) :].strip(), current_app.config["SETTINGS"].api_keys)
+    key = find_key(header[len(_BEARER) :].strip(), current_app.config["SETTINGS"].api_keys)
     if key is None:
         raise errors.Unauthorized("unknown API key")
     if key.role not in roles:
         raise errors.Forbidden(f"the {key.role.value} role may not use this route")
     g.api_key = key
+    with unavailable_as_503():
+        rate_limit.count_request(key)
 
 
 _MAX_DEPTH = 16
@@ -123,9 +133,43 @@ def _discard_body(length: int, limit: int) -> None:
         length -= len(chunk)
 
 
+# The relaxed parser is pure Python: past this size a body that is not strict JSON is refused instead.
+_RELAXED_MAX_BYTES = 64 * 1024
+
+
+def parse_json_object(raw: bytes, *, relaxed: bool = False) -> dict[str, Any]:
+    """The body as a JSON object, or a clear 4xx. `relaxed` also reads JSON5 (unquoted keys, trailing commas),
+    which the Perspective API's own curl sample sends."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise errors.InvalidJSON("request body is not valid UTF-8") from None
+    hooks: dict[str, Any] = {"parse_int": _parse_int, "parse_float": _parse_float, "parse_constant": _reject_constant}
+    try:
+        document = json.loads(text, **hooks)
+    except json.JSONDecodeError as exc:
+        if not relaxed or len(raw) > _RELAXED_MAX_BYTES:
+            raise errors.InvalidJSON(f"request body is not valid JSON: {exc.msg} at position {exc.pos}") from None
+        try:
+            document = json5.loads(text, **hooks)
+        except (ValueError, IndexError):
+            raise errors.InvalidJSON(f"request body is not valid JSON: {exc.msg} at position {exc.pos}") from None
+        except RecursionError:
+            raise errors.InvalidJSON("request body is nested too deeply") from None
+    except RecursionError:
+        raise errors.InvalidJSON("request body is nested too deeply") from None
+    if not isinstance(document, dict):
+        raise errors.InvalidField("request body must be a JSON object")
+    _check_values(document, "")
+    return document
+
+
 def check_json_body() -> None:
     """Turn every way a body can be unreadable into a clear 4xx before validation sees it."""
     if request.method not in ("POST", "PUT", "PATCH") or request.endpoint is None:
+        return
+    view = current_app.view_functions.get(request.endpoint)
+    if getattr(view, "reads_own_body", False):
         return
     limit = current_app.config["SETTINGS"].max_body_bytes
     if request.content_length is not None and request.content_length > limit:
@@ -136,19 +180,7 @@ def check_json_body() -> None:
     raw = request.get_data(cache=True)
     if len(raw) > limit:
         raise errors.PayloadTooLarge(f"request body is larger than {limit} bytes")
-    try:
-        document = json.loads(
-            raw.decode("utf-8"), parse_int=_parse_int, parse_float=_parse_float, parse_constant=_reject_constant
-        )
-    except UnicodeDecodeError:
-        raise errors.InvalidJSON("request body is not valid UTF-8") from None
-    except json.JSONDecodeError as exc:
-        raise errors.InvalidJSON(f"request body is not valid JSON: {exc.msg} at position {exc.pos}") from None
-    except RecursionError:
-        raise errors.InvalidJSON("request body is nested too deeply") from None
-    if not isinstance(document, dict):
-        raise errors.InvalidField("request body must be a JSON object")
-    _check_values(document, "")
+    parse_json_object(raw)
 
 
 def init_app(app: Flask) -> None:

@@ -7,10 +7,12 @@ import json
 import time
 from collections.abc import Callable
 
+from service.categories import CONSPIRACY
 from service.config import Settings
 from service.errors import ScoringUnavailable
 from service.policy import Policy, load_policy
 from service.schemas import EvidenceSpan, Verdict
+from service.scoring import language
 from service.scoring.batching import Batcher
 from service.scoring.cues import CUE_CATEGORIES, CUES, Evidence, cue_score, locate, match_cues
 from service.scoring.models import (
@@ -36,10 +38,14 @@ class ScoringEngine:
         max_batch: int = 32,
         max_wait_seconds: float = 0.002,
         timeout_seconds: float | None = None,
+        default_language: str = "en",
     ) -> None:
         self.toxicity = toxicity
         self.conspiracy = conspiracy
         self.policy = policy
+        self.default_language = default_language
+        # A comment in none of these languages gets the policy's unsupported-language decision at least.
+        self.languages = toxicity.languages | conspiracy.languages
         self.models = {
             "toxicity": f"{toxicity.name}+cues@{toxicity.version}",
             "conspiracy": f"{conspiracy.name}+cues@{conspiracy.version}",
@@ -53,7 +59,17 @@ class ScoringEngine:
             sort_keys=True,
         )
         cues_digest = hashlib.sha256(cues.encode()).hexdigest()[:16]
-        identity = "|".join([self.models["toxicity"], self.models["conspiracy"], policy.version, cues_digest])
+        identity = "|".join(
+            [
+                self.models["toxicity"],
+                self.models["conspiracy"],
+                policy.version,
+                cues_digest,
+                language.DETECTOR,
+                default_language,
+                ",".join(sorted(self.languages)),
+            ]
+        )
         # Part of every cache key: a new model, policy or cue can never serve an old verdict. Normalisation needs
         # no version: the key's text hash is of the normalised text, and scores depend on nothing else of the text.
         self.fingerprint = hashlib.sha256(identity.encode()).hexdigest()[:16]
@@ -84,6 +100,7 @@ class ScoringEngine:
             settings.batch_max_size,
             settings.batch_max_wait_ms / 1000,
             settings.scoring_timeout_seconds,
+            settings.default_language,
         )
 
     def _timed(self, scorer: TextScorer, batch: Batch) -> list[dict[str, float]]:
@@ -105,9 +122,7 @@ class ScoringEngine:
         except TimeoutError:
             if self._batcher.timeout is None:  # not a wait that ran out: the model's own error
                 raise
-            raise ScoringUnavailable(
-                f"scoring took longer than {self._batcher.timeout:g} s; retry shortly"
-            ) from None
+            raise ScoringUnavailable(f"scoring took longer than {self._batcher.timeout:g} s; retry shortly") from None
 
     @staticmethod
     def locate(verdict: Verdict, text: NormalizedText) -> Verdict:
@@ -122,6 +137,15 @@ class ScoringEngine:
                 found = EvidenceSpan(start=start, end=end, text=text.original[start:end], cue=span.cue)
                 located[category].append(found)
         return verdict.model_copy(update={"evidence": located})
+
+    def detect_language(self, text: NormalizedText) -> language.Detection:
+        """The language a text counts as, as its verdict will say: the default where detection is unsure."""
+        return language.detect(text.text, self.default_language)
+
+    def languages_of(self, category: str) -> frozenset[str]:
+        """The languages the model that scores `category` supports."""
+        scorer = self.conspiracy if category == CONSPIRACY else self.toxicity
+        return scorer.languages
 
     def stalled_for(self) -> float:
         """Seconds the model call in progress has run past the scoring timeout; 0 when it has not."""
@@ -139,7 +163,9 @@ class ScoringEngine:
         for text, tox, con, model_spans in zip(texts, toxicity, conspiracy, marked, strict=True):
             cues = {category: match_cues(text.text, families) for category, families in CUES.items()}
             scores = {k: round(v, 4) for k, v in _with_cue_floors({**tox, **con}, cues).items()}
-            decision, flags = self.policy.decide(scores)
+            written_in = self.detect_language(text).language
+            supported = written_in in self.languages
+            decision, flags = self.policy.decide(scores, supported)
             evidence = {category: [_span(e) for e in found] for category, found in cues.items()}
             # The model's spans are evidence for the categories it flagged (toxicity for any of its own).
             shown = set(flags) | ({"toxicity"} if set(flags) & set(tox) else set())
@@ -155,6 +181,8 @@ class ScoringEngine:
                     flags=flags,
                     scores=scores,
                     evidence={c: sorted(found, key=lambda e: (e.start, e.end)) for c, found in evidence.items()},
+                    language=written_in,
+                    language_supported=supported,
                     models=self.models,
                     policy=self.policy.version,
                     cached=False,

@@ -30,6 +30,10 @@ TOXICITY_ARTIFACT = ARTIFACTS / "toxicity-minilm-top3.json"
 
 # Detoxify outputs that are harm categories; the `unbiased` model also names identity groups, which are not.
 DETOXIFY_CATEGORIES = TOXICITY_CATEGORIES
+ENGLISH = frozenset({"en"})
+# Detoxify's README: `multilingual` was trained on the Jigsaw multilingual challenge's languages; the others on
+# English comments.
+DETOXIFY_LANGUAGES = {"multilingual": frozenset({"en", "fr", "es", "it", "pt", "tr", "ru"})}
 
 
 class Branch(Protocol):
@@ -96,6 +100,7 @@ class TextScorer(Protocol):
     name: str
     version: str
     load_seconds: float
+    languages: frozenset[str]  # ISO 639-1 codes of the languages it was trained for
     branch: Branch | None  # encoder layers this scorer needs run on every batch, if any
     reads_final_embeddings: bool  # whether it needs the shared encoder's last layer
 
@@ -324,6 +329,7 @@ class HeadScorer:
         payload = json.loads(artifact.read_text())
         self.category = category
         self.name = str(payload["model"])
+        self.languages = frozenset(payload.get("languages", ENGLISH))
         self.head = LinearHead.from_artifact(payload, artifact.parent)
         self.branch = self.head.branch
         self.reads_final_embeddings = self.branch is None
@@ -359,6 +365,7 @@ class DetoxifyScorer:
         from detoxify import Detoxify
 
         self.name = f"detoxify-{variant}"
+        self.languages = DETOXIFY_LANGUAGES.get(variant, ENGLISH)
         fetch_hint = (
             f"run `moderation fetch-models` with MODERATION_TOXICITY_MODEL={self.name} where a network exists, "
             "or set DETOXIFY_CHECKPOINT and DETOXIFY_HF_CONFIG to local files"

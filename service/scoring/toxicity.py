@@ -21,7 +21,7 @@ from service.categories import SPAN_CATEGORIES
 from service.categories import TOXICITY_CATEGORIES as CATEGORIES
 from service.errors import ModelUnavailable
 from service.scoring.branch import LOGIT_SCALE, EncoderBranch
-from service.scoring.models import Batch, Branch, MiniLMEncoder, ModelSpan, mean_pool, shared_encoder
+from service.scoring.models import ENGLISH, Batch, Branch, MiniLMEncoder, ModelSpan, mean_pool, shared_encoder
 
 # A token is marked when its head's probability reaches this; neighbouring marked tokens form one span.
 SPAN_THRESHOLD = 0.5
@@ -103,6 +103,7 @@ class ToxicityScorer:
         if not branch_file.is_file():
             raise ModelUnavailable(f"{branch_file} is missing; run `moderation train toxicity`")
         self.name = str(payload["model"])
+        self.languages = frozenset(payload.get("languages", ENGLISH))
         self.categories = CATEGORIES
         self.toxicity_branch = load_branch(branch_file)
         self.branch: Branch | None = self.toxicity_branch
@@ -146,4 +147,3 @@ def load_branch(path: Path, encoder: MiniLMEncoder | None = None) -> ToxicityBra
 def new_branch(encoder: MiniLMEncoder, start_layer: int, seed: int) -> ToxicityBranch:
     torch.manual_seed(seed)
     return ToxicityBranch(encoder, start_layer)
-

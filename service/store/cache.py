@@ -57,11 +57,13 @@ class VerdictCache:
         if not entries:
             return
         keys = {text_hash: self._keys.verdict(fingerprint, text_hash) for text_hash in entries}
+        kept = {keys[text_hash]: _without_text(verdict) for text_hash, verdict in entries.items()}
         pipe = self._redis.pipeline(transaction=False)
-        for text_hash, verdict in entries.items():
-            pipe.set(keys[text_hash], verdict.model_dump_json(), ex=self._ttl)
+        for key, verdict in kept.items():
+            pipe.set(key, verdict.model_dump_json(), ex=self._ttl)
         pipe.execute()
-        self._remember({keys[h]: v.model_copy(update={"cached": True}) for h, v in entries.items()})
+        # The same as what Redis holds, so that a hit reads alike from either layer.
+        self._remember({key: verdict.model_copy(update={"cached": True}) for key, verdict in kept.items()})
 
     def _recall(self, keys: list[str]) -> list[Verdict | None]:
         if self._local is None:
@@ -74,3 +76,13 @@ class VerdictCache:
             return
         with self._local_lock:
             self._local.update(verdicts)
+
+
+def _without_text(verdict: Verdict) -> Verdict:
+    """The verdict with no words of the comment in it: Redis then holds no comment text for a scored text, which
+    Perspective's `doNotStore` asks for. Evidence offsets suffice; each request's text is read out of its own
+    original (`ScoringEngine.locate`)."""
+    if not any(verdict.evidence.values()):
+        return verdict
+    evidence = {c: [span.model_copy(update={"text": ""}) for span in spans] for c, spans in verdict.evidence.items()}
+    return verdict.model_copy(update={"evidence": evidence})

@@ -12,10 +12,11 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import redis
+from redis.client import Pipeline
 
 from service.errors import BadRequest
 from service.keys import Keys
@@ -120,8 +121,14 @@ class CommentStore:
             except redis.WatchError:
                 raise VersionConflict(record.id) from None
 
-    def decide(self, decided: CommentRecord, audit: dict[str, str]) -> CommentRecord:
-        """Move a pending record to its decided status and append to the audit stream, atomically."""
+    def decide(
+        self, decided: CommentRecord, audit: dict[str, str], also: Callable[[Pipeline], None] | None = None
+    ) -> CommentRecord:
+        """Move a pending record to its decided status and append to the audit stream, atomically.
+
+        `also` queues more commands in the same MULTI (the decision's feedback labels): they happen exactly when
+        the decision does, never for a decision that lost a race.
+        """
         key = self._keys.comment(decided.id)
         with self._redis.pipeline(transaction=True) as pipe:
             try:
@@ -139,6 +146,8 @@ class CommentStore:
                     for index in self._index_keys(decided):
                         pipe.zadd(index, {decided.id: current.rank})
                 pipe.xadd(self._keys.audit(), audit)  # type: ignore[arg-type]
+                if also is not None:
+                    also(pipe)
                 pipe.execute()
             except redis.WatchError:
                 # Someone else changed it first: report what it is now.

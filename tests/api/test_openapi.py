@@ -24,10 +24,11 @@ def document(client: FlaskClient) -> dict[str, Any]:
 
 
 def served_routes(app: Flask) -> dict[str, set[str]]:
-    """Every URL rule except static, in OpenAPI path syntax, with its methods."""
+    """Every URL rule except static and Perspective's (its discovery document describes those), in OpenAPI path
+    syntax, with its methods."""
     routes: dict[str, set[str]] = {}
     for rule in app.url_map.iter_rules():
-        if rule.endpoint == "static":
+        if rule.endpoint == "static" or rule.endpoint.startswith("perspective."):
             continue
         path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
         routes.setdefault(path, set()).update(m.lower() for m in (rule.methods or set()) - IGNORED_METHODS)
@@ -80,8 +81,9 @@ def test_the_contract_routes_are_there(document: dict[str, Any]) -> None:
 
 def test_protected_routes_declare_bearer_security(document: dict[str, Any]) -> None:
     schemes = document["components"]["securitySchemes"]
-    bearer = [name for name, scheme in schemes.items() if scheme.get("type") == "http" and scheme.get("scheme") ==
-              "bearer"]
+    bearer = [
+        name for name, scheme in schemes.items() if scheme.get("type") == "http" and scheme.get("scheme") == "bearer"
+    ]
     assert bearer
     for path, item in document["paths"].items():
         for method, operation in item.items():

@@ -9,7 +9,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -43,19 +42,6 @@ def two_workers(redis_server: LocalRedis, tmp_path: Path) -> Iterator[Gunicorn]:
     server.stop()
 
 
-def access_entry(server: Gunicorn, request_id: str, timeout: float = 10.0) -> dict[str, Any]:
-    """The access-log entry of a request: gunicorn writes it just after the response, so wait for it."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        written = server.access_log.read_text()
-        for line in written[: written.rfind("\n") + 1].splitlines():  # whole lines only: one may be half written
-            entry: dict[str, Any] = json.loads(line)
-            if entry["request_id"] == request_id:
-                return entry
-        time.sleep(0.05)
-    raise AssertionError(f"no access-log entry for {request_id}")
-
-
 def test_access_log_stays_json_whatever_the_path(gunicorn: Gunicorn) -> None:
     # Pasted into a JSON template, the quotes would add fields of the client's choosing, the backslash break the line.
     path = '/"}, "status": 200, "forged": "\\ \u00fcber'
@@ -63,7 +49,7 @@ def test_access_log_stays_json_whatever_the_path(gunicorn: Gunicorn) -> None:
     response = httpx.get(gunicorn.url + quote(path), headers={"X-Request-ID": request_id})
     assert response.status_code == 404
 
-    entry = access_entry(gunicorn, request_id)
+    entry = gunicorn.access_entry(request_id)
     assert entry["path"] == path
     assert entry["status"] == 404
     assert "forged" not in entry

@@ -178,3 +178,30 @@ def test_each_model_call_reports_how_many_texts_it_scored(
     monkeypatch.setattr(engine, "observe_batch", sizes.append)
     engine.score([normalize(text) for text in ("first comment", "second comment", "third comment")])
     assert sizes == [3]
+
+
+# --- languages ------------------------------------------------------------------------------------------------
+
+
+def test_every_verdict_says_its_language_and_whether_a_model_supports_it(engine: ScoringEngine) -> None:
+    english, french = engine.score(
+        [
+            normalize("Thanks for the article, the map of the region was really helpful."),
+            normalize("Merci pour cet article, la carte de la région était vraiment utile."),
+        ]
+    )
+    assert (english.language, english.language_supported, english.decision) == ("en", True, Decision.ALLOW)
+    # The embedded models read English only: a French comment they cannot judge goes to a moderator.
+    assert (french.language, french.language_supported, french.decision) == ("fr", False, Decision.REVIEW)
+
+
+def test_the_embedded_models_declare_english(engine: ScoringEngine) -> None:
+    assert engine.languages_of("toxicity") == engine.languages_of("conspiracy") == frozenset({"en"})
+
+
+def test_the_default_language_is_part_of_the_fingerprint() -> None:
+    english = load_engine(Settings.model_validate({}))
+    german = load_engine(Settings.model_validate({"MODERATION_DEFAULT_LANGUAGE": "de"}))
+    assert english.fingerprint != german.fingerprint
+    (short,) = german.score([normalize("you idiot")])
+    assert (short.language, short.language_supported) == ("de", False)

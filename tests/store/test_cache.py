@@ -40,12 +40,9 @@ def _verdict(decision: Decision = Decision.REVIEW) -> Verdict:
         },
         policy="default@6ad8177c",
         cached=False,
+        language="en",
+        language_supported=True,
     )
-
-
-@pytest.fixture
-def keys() -> Keys:
-    return Keys("t:")
 
 
 @pytest.fixture
@@ -55,6 +52,12 @@ def cache(redis_client: redis.Redis, keys: Keys) -> VerdictCache:
 
 def test_miss_returns_none(cache: VerdictCache) -> None:
     assert cache.get_many(FINGERPRINT, [_hash("never seen")]) == [None]
+
+
+def _without_words(verdict: Verdict) -> Verdict:
+    """What the cache gives back: evidence keeps its offsets, not the words (no comment text in the cache)."""
+    spans = {c: [s.model_copy(update={"text": ""}) for s in found] for c, found in verdict.evidence.items()}
+    return verdict.model_copy(update={"evidence": spans})
 
 
 def test_empty_batch(cache: VerdictCache, redis_client: redis.Redis) -> None:
@@ -69,8 +72,17 @@ def test_put_then_get_returns_a_cached_copy(cache: VerdictCache) -> None:
     (got,) = cache.get_many(FINGERPRINT, [_hash("a")])
     assert got is not None
     assert got.cached is True
-    assert got.model_copy(update={"cached": False}) == verdict
+    assert got.model_copy(update={"cached": False}) == _without_words(verdict)
     assert verdict.cached is False  # the stored object is not changed
+
+
+def test_no_word_of_a_comment_is_kept_in_redis(cache: VerdictCache, redis_client: redis.Redis) -> None:
+    verdict = _verdict()
+    assert verdict.evidence["conspiracy"][0].text == "for public consumption"
+    cache.put_many(FINGERPRINT, {_hash("a"): verdict})
+    (stored,) = [redis_client.get(key) for key in redis_client.keys("*")]
+    assert stored is not None
+    assert "public consumption" not in stored
 
 
 def test_entries_carry_a_ttl(cache: VerdictCache, redis_client: redis.Redis, keys: Keys) -> None:
@@ -129,7 +141,7 @@ def test_a_verdict_put_by_this_worker_is_served_from_memory(
     redis_client.flushdb()  # nothing left to fetch: the hit below can only come from memory
     (got,) = remembering.get_many(FINGERPRINT, [_hash("a")])
     assert got is not None and got.cached is True
-    assert got.model_copy(update={"cached": False}) == _verdict()
+    assert got.model_copy(update={"cached": False}) == _without_words(_verdict())
 
 
 def test_without_memory_every_lookup_goes_to_redis(cache: VerdictCache, redis_client: redis.Redis) -> None:

@@ -49,6 +49,8 @@ def make_verdict(decision: Decision, flags: list[str] | None = None) -> Verdict:
         models=MODELS,
         policy=POLICY,
         cached=False,
+        language="en",
+        language_supported=True,
     )
 
 
@@ -89,11 +91,6 @@ def decided_copy(
             "updated_at": _timestamp(60),
         }
     )
-
-
-@pytest.fixture
-def keys() -> Keys:
-    return Keys("t:")
 
 
 @pytest.fixture

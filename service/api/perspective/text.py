@@ -1,0 +1,34 @@
+"""Sentences and UTF-16 offsets: Perspective's spans count UTF-16 code units, Python strings count code points."""
+
+from __future__ import annotations
+
+import re
+
+# A sentence ends at ., ! or ? (with any closing quotes or brackets) before white space, or at a line break.
+_SENTENCE_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*(?=\s)|\n+")
+
+
+def sentences(text: str) -> list[tuple[int, int]]:
+    """[start, end) of each sentence in code points, without the white space around it."""
+    bounds: list[tuple[int, int]] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        bounds.append((start, match.end()))
+        start = match.end()
+    bounds.append((start, len(text)))
+    spans = []
+    for begin, end in bounds:
+        piece = text[begin:end]
+        if piece.strip():
+            spans.append((begin + len(piece) - len(piece.lstrip()), begin + len(piece.rstrip())))
+    return spans
+
+
+def utf16_length(text: str) -> int:
+    """Length in UTF-16 code units: characters beyond the Basic Multilingual Plane (most emoji) count two."""
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+
+
+def utf16_offsets(text: str, offsets: list[int]) -> list[int]:
+    """Each code-point offset of `text` as a UTF-16 offset."""
+    return [utf16_length(text[:offset]) for offset in offsets]

@@ -1,0 +1,54 @@
+"""Per-API-key request limits, as Perspective had quotas: counted in Redis, so every worker and replica shares them.
+
+The `limits` library keeps a fixed window per key (one INCR and EXPIRE a request), like the per-minute buckets
+Perspective's quota used.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import redis
+from flask import Flask, current_app
+from limits import RateLimitItem, parse_many
+from limits.storage import RedisStorage
+from limits.strategies import FixedWindowRateLimiter
+
+from service.config import ApiKey
+from service.errors import RateLimited
+from service.keys import Keys
+
+_EXTENSION = "moderation.rate_limit"
+
+
+class RateLimiter:
+    def __init__(self, client: redis.Redis, keys: Keys, limit: str) -> None:
+        self.limit = limit
+        self._items: list[RateLimitItem] = parse_many(limit)
+        # The service's own pool: the same timeouts, and a Redis outage fails the request fast (503).
+        storage = RedisStorage("redis://", connection_pool=client.connection_pool, key_prefix=keys.rate_limit())
+        self._limiter = FixedWindowRateLimiter(storage)
+
+    def hit(self, key: ApiKey) -> None:
+        """Count one request of `key`; over any of the limits, RateLimited with the seconds until it resets."""
+        for item in self._items:
+            if not self._limiter.hit(item, key.name):
+                reset = self._limiter.get_window_stats(item, key.name).reset_time
+                retry_after = max(1, math.ceil(reset - time.time()))
+                raise RateLimited(
+                    f"rate limit of {item} for API key {key.name!r} exceeded; retry in {retry_after} s",
+                    retry_after=retry_after,
+                    limit=str(item),
+                )
+
+
+def init_app(app: Flask, limiter: RateLimiter | None) -> None:
+    app.extensions[_EXTENSION] = limiter
+
+
+def count_request(key: ApiKey) -> None:
+    """Count a request of `key` against the deployment's limit, if it has one."""
+    limiter: RateLimiter | None = current_app.extensions.get(_EXTENSION)
+    if limiter is not None:
+        limiter.hit(key)

@@ -1,0 +1,133 @@
+"""Moderators' labels, kept in a Redis stream until `moderation feedback export` writes them out for training.
+
+Two kinds of label arrive: Perspective API `comments:suggestscore` calls (a site's own moderation tool telling us what
+a comment should have scored) and the decisions moderators take in our queue. Both are the site's standard, not
+ours; `moderation train toxicity --extra FILE` folds them into training (see docs/feedback.md).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, fields
+from typing import TextIO
+
+import redis
+from redis.client import Pipeline
+
+from service.keys import Keys
+from service.timestamps import now_rfc3339
+
+SOURCES = ("suggestscore", "queue")
+# The stream's fields that may be absent: an absent field reads back as None, an empty one as "".
+_OPTIONAL = ("community_id", "client_token", "comment_id")
+EXPORT_CHUNK = 1000
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """One label: `attribute` of `text` is `value`, in the judgement of the site's moderators."""
+
+    text: str
+    # The label's name as given: a Perspective attribute (TOXICITY, PROFANITY, APPROVED, ...) or one of our categories.
+    attribute: str
+    value: float  # in [0, 1]
+    source: str  # "suggestscore" (Perspective API) or "queue" (a decision in our moderation queue)
+    community_id: str | None = None
+    client_token: str | None = None
+    comment_id: str | None = None
+    created_at: str = ""  # RFC 3339; empty: stamped with the time it is written
+
+    def __post_init__(self) -> None:
+        # A bad label would poison every later training run; refuse it where it is made.
+        if not math.isfinite(self.value) or not 0.0 <= self.value <= 1.0:
+            raise ValueError(f"feedback value must be in [0, 1], not {self.value!r}")
+        if self.source not in SOURCES:
+            raise ValueError(f"feedback source must be one of {', '.join(SOURCES)}, not {self.source!r}")
+
+
+# The exported file's header, the order `moderation train toxicity --extra` reads (it needs text, attribute, value).
+CSV_COLUMNS = tuple(f.name for f in fields(Feedback))
+
+
+def _stored(entry: Feedback, now: str) -> dict[str, str]:
+    stored = {
+        "text": entry.text,
+        "attribute": entry.attribute,
+        "value": repr(entry.value),
+        "source": entry.source,
+        "created_at": entry.created_at or now,
+    }
+    for name in _OPTIONAL:
+        value: str | None = getattr(entry, name)
+        if value is not None:
+            stored[name] = value
+    return stored
+
+
+def _parse(stored: dict[str, str]) -> Feedback:
+    return Feedback(
+        text=stored.get("text", ""),
+        attribute=stored.get("attribute", ""),
+        value=float(stored.get("value", "nan")),
+        source=stored.get("source", ""),
+        community_id=stored.get("community_id"),
+        client_token=stored.get("client_token"),
+        comment_id=stored.get("comment_id"),
+        created_at=stored.get("created_at", ""),
+    )
+
+
+def _after(entry_id: str) -> str:
+    """The least stream id above `entry_id` (XRANGE's exclusive `(` needs Redis 6.2; this works on any)."""
+    milliseconds, sequence = entry_id.split("-")
+    return f"{milliseconds}-{int(sequence) + 1}"
+
+
+class FeedbackStore:
+    def __init__(self, client: redis.Redis, keys: Keys) -> None:
+        self._redis = client
+        self._keys = keys
+
+    def add(self, entries: Iterable[Feedback]) -> None:
+        """Append `entries` in one MULTI/EXEC: a request's labels are stored all together or not at all."""
+        entries = list(entries)
+        if not entries:
+            return
+        with self._redis.pipeline(transaction=True) as pipe:
+            self.add_to(pipe, entries)
+            pipe.execute()
+
+    def add_to(self, pipe: Pipeline, entries: Iterable[Feedback]) -> None:
+        """Queue the XADDs on the caller's pipeline, to happen in its transaction (a queue decision's)."""
+        now = now_rfc3339()
+        for entry in entries:
+            pipe.xadd(self._keys.feedback(), _stored(entry, now))  # type: ignore[arg-type]
+
+    def export(self, chunk: int = EXPORT_CHUNK) -> Iterator[Feedback]:
+        """Every entry, oldest first, `chunk` at a time: a long stream is never held in memory whole."""
+        low = "-"
+        while True:
+            batch: list[tuple[str, dict[str, str]]] = self._redis.xrange(  # type: ignore[assignment]
+                self._keys.feedback(), min=low, max="+", count=chunk
+            )
+            for _, stored in batch:
+                yield _parse(stored)
+            if len(batch) < chunk:
+                return
+            low = _after(batch[-1][0])
+
+
+def write_csv(entries: Iterable[Feedback], handle: TextIO) -> int:
+    """`entries` as CSV under a header of CSV_COLUMNS, None as an empty cell; returns the rows written.
+
+    `handle` is opened with newline="" (the csv module's rule): a comment's own line breaks stay inside its quotes.
+    """
+    writer = csv.writer(handle, quoting=csv.QUOTE_MINIMAL)
+    writer.writerow(CSV_COLUMNS)
+    rows = 0
+    for entry in entries:
+        writer.writerow([getattr(entry, name) for name in CSV_COLUMNS])
+        rows += 1
+    return rows
