@@ -96,10 +96,12 @@ class RateLimited(ServiceError):
     status = 429
     code = "rate_limited"
 
-    def __init__(self, message: str, *, retry_after: int, limit: str) -> None:
+    def __init__(self, message: str, *, retry_after: int, amount: int, per: str, consumer: str) -> None:
         super().__init__(message)
         self.retry_after = retry_after
-        self.limit = limit
+        self.amount = amount  # requests allowed
+        self.per = per  # in this window: "minute", "2 hours"
+        self.consumer = consumer  # the API key's name
 
     def headers(self) -> dict[str, str]:
         return {"Retry-After": str(self.retry_after)}
@@ -110,9 +112,11 @@ class InvalidArgument(BadRequest):
 
     code = "invalid_argument"
 
-    def __init__(self, message: str, *, error_type: str = "INVALID_REQUEST", detail: dict[str, object] | None = None):
+    def __init__(
+        self, message: str, *, error_type: str | None = "INVALID_REQUEST", detail: dict[str, object] | None = None
+    ) -> None:
         super().__init__(message)
-        self.error_type = error_type
+        self.error_type = error_type  # None: Google's answer carries no detail
         self.detail = detail or {}
 
 

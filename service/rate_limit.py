@@ -36,10 +36,13 @@ class RateLimiter:
             if not self._limiter.hit(item, key.name):
                 reset = self._limiter.get_window_stats(item, key.name).reset_time
                 retry_after = max(1, math.ceil(reset - time.time()))
+                unit = item.GRANULARITY.name
                 raise RateLimited(
                     f"rate limit of {item} for API key {key.name!r} exceeded; retry in {retry_after} s",
                     retry_after=retry_after,
-                    limit=str(item),
+                    amount=item.amount,
+                    per=unit if item.multiples == 1 else f"{item.multiples} {unit}s",
+                    consumer=key.name,
                 )
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, jsonify, request
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from service import errors
+from service.api.perspective import errors as perspective_errors
 
 
 def error_response(error: errors.ServiceError) -> Response:
@@ -47,6 +48,9 @@ def register(app: Flask) -> None:
     def _http_error(error: HTTPException) -> Response:
         if error.response is not None:  # already a complete response (flask-openapi3 validation)
             return error.response  # type: ignore[return-value]
+        if request.blueprint is None and perspective_errors.is_perspective_path(request.path):
+            # No route matched (or not its method): a Perspective client still reads Google's shape.
+            return perspective_errors.http_error_response(error)
         status = error.code or 500
         kind = _HTTP_ERRORS.get(status)
         if kind is None:

@@ -47,15 +47,22 @@ def find_key(secret: str, keys: tuple[ApiKey, ...]) -> ApiKey | None:
     return found
 
 
+def bearer_token() -> str | None:
+    """The token of an `Authorization: Bearer` header, if the request has one."""
+    header = request.headers.get("Authorization", "")
+    token = header[len(_BEARER) :].strip() if header.lower().startswith(_BEARER) else ""
+    return token or None
+
+
 def authenticate() -> None:
     view = current_app.view_functions.get(request.endpoint or "")
     roles: frozenset[Role] | None = getattr(view, "required_roles", None)
     if roles is None:
         return
-    header = request.headers.get("Authorization", "")
-    if not header.lower().startswith(_BEARER) or not header[len(_BEARER) :].strip():
+    token = bearer_token()
+    if token is None:
         raise errors.Unauthorized("missing bearer token in the Authorization header")
-    key = find_key(header[len(_BEARER) :].strip(), current_app.config["SETTINGS"].api_keys)
+    key = find_key(token, current_app.config["SETTINGS"].api_keys)
     if key is None:
         raise errors.Unauthorized("unknown API key")
     if key.role not in roles:
@@ -82,11 +89,12 @@ class _NumberOutOfRange:
 _OUT_OF_RANGE = _NumberOutOfRange()
 
 
-def _parse_int(literal: str) -> int | _NumberOutOfRange:
+def _parse_int(literal: str, base: int = 10) -> int | _NumberOutOfRange:
     # The digits are counted before int() runs: converting a long literal costs time quadratic in its length.
-    if len(literal.lstrip("-")) > _MAX_INTEGER_DIGITS:
+    # `base` is 16 for JSON5's hexadecimal literals (0x1F), which the relaxed parser reads.
+    if len(literal.lstrip("+-")) > _MAX_INTEGER_DIGITS:
         return _OUT_OF_RANGE
-    value = int(literal)
+    value = int(literal, base)
     return value if abs(value) <= _LARGEST_NUMBER else _OUT_OF_RANGE
 
 

@@ -44,6 +44,8 @@ class ScoringEngine:
         self.conspiracy = conspiracy
         self.policy = policy
         self.default_language = default_language
+        # What a verdict scores: Detoxify `original` has no sexual_explicit, for one.
+        self.categories = frozenset(toxicity.categories) | frozenset(conspiracy.categories)
         # A comment in none of these languages gets the policy's unsupported-language decision at least.
         self.languages = toxicity.languages | conspiracy.languages
         self.models = {

@@ -101,6 +101,7 @@ class TextScorer(Protocol):
     version: str
     load_seconds: float
     languages: frozenset[str]  # ISO 639-1 codes of the languages it was trained for
+    categories: tuple[str, ...]  # what `score` gives for each text
     branch: Branch | None  # encoder layers this scorer needs run on every batch, if any
     reads_final_embeddings: bool  # whether it needs the shared encoder's last layer
 
@@ -328,6 +329,7 @@ class HeadScorer:
             raise ModelUnavailable(f"{category} model {artifact} is missing; run `moderation train {category}`")
         payload = json.loads(artifact.read_text())
         self.category = category
+        self.categories: tuple[str, ...] = (category,)
         self.name = str(payload["model"])
         self.languages = frozenset(payload.get("languages", ENGLISH))
         self.head = LinearHead.from_artifact(payload, artifact.parent)

@@ -104,7 +104,7 @@ class ToxicityScorer:
             raise ModelUnavailable(f"{branch_file} is missing; run `moderation train toxicity`")
         self.name = str(payload["model"])
         self.languages = frozenset(payload.get("languages", ENGLISH))
-        self.categories = CATEGORIES
+        self.categories: tuple[str, ...] = CATEGORIES
         self.toxicity_branch = load_branch(branch_file)
         self.branch: Branch | None = self.toxicity_branch
         # The artifact names its branch file by digest, so this version covers both.

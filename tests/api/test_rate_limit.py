@@ -57,8 +57,15 @@ def test_the_perspective_routes_answer_resource_exhausted(env: dict[str, str], r
     assert int(response.headers["Retry-After"]) >= 1
     error = response.get_json()["error"]
     assert (error["code"], error["status"]) == (429, "RESOURCE_EXHAUSTED")
-    assert error["message"].startswith("Quota exceeded")
-    assert error["details"][0]["reason"] == "RATE_LIMIT_EXCEEDED"
+    assert error["message"] == (
+        "Quota exceeded for quota metric 'Analysis requests (AnalyzeComment)' and limit "
+        "'Analysis requests (AnalyzeComment) per hour' of service 'commentanalyzer.googleapis.com' "
+        "for consumer 'site'."
+    )
+    (detail,) = error["details"]
+    assert detail["reason"] == "RATE_LIMIT_EXCEEDED"
+    assert detail["metadata"]["quota_limit_value"] == "1"
+    assert detail["metadata"]["consumer"] == "site"
 
 
 def test_without_a_limit_nothing_is_counted(client: FlaskClient, redis_client: redis.Redis) -> None:

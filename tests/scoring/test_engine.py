@@ -205,3 +205,9 @@ def test_the_default_language_is_part_of_the_fingerprint() -> None:
     assert english.fingerprint != german.fingerprint
     (short,) = german.score([normalize("you idiot")])
     assert (short.language, short.language_supported) == ("de", False)
+
+
+def test_the_engine_knows_what_its_verdicts_score(engine: ScoringEngine) -> None:
+    assert engine.categories == frozenset(engine.policy.review)
+    (verdict,) = engine.score([normalize("Nice piece.")])
+    assert set(verdict.scores) == engine.categories

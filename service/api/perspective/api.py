@@ -45,10 +45,13 @@ perspective_errors.register(bp)
 
 # Perspective's limit, in UTF-8 bytes of the comment's text.
 MAX_TEXT_BYTES = 20480
+# Each span is scored as a text of its own: past this many sentences, the last span holds the rest of the text.
+MAX_SPANS = 50
+# A suggestscore request stores its text once a label: at most this many labels a request.
+MAX_FEEDBACK_ATTRIBUTES = 32
 _PROBABILITY = "PROBABILITY"
 _TEXT_TYPES = {None: True, 0: True, "TEXT_TYPE_UNSPECIFIED": True, 1: True, "PLAIN_TEXT": True, 2: False, "HTML": False}
 _SCORE_TYPES = ("SCORE_TYPE_UNSPECIFIED", "PROBABILITY", "STD_DEV_SCORE", "PERCENTILE", "RAW")
-_BEARER = "bearer "
 _JSON = "application/json; charset=UTF-8"
 _CORS_HEADERS = "content-type, x-goog-api-key, x-goog-api-client, authorization"
 
@@ -84,9 +87,9 @@ def _presented_key() -> str | None:
         return request.args["key"].strip()
     if request.headers.get("X-Goog-Api-Key"):
         return request.headers["X-Goog-Api-Key"].strip()
-    header = request.headers.get("Authorization", "")
-    if header.lower().startswith(_BEARER) and header[len(_BEARER) :].strip():
-        return header[len(_BEARER) :].strip()
+    token = guard.bearer_token()
+    if token is not None:
+        return token
     for name in ("access_token", "oauth_token"):
         if request.args.get(name):
             return request.args[name].strip()
@@ -101,6 +104,8 @@ def _known_key(secret: str) -> ApiKey:
 
 
 def _authenticate() -> ApiKey:
+    """Google's answers: no key 403, an unknown key 400. Checked before the body is read, as Google's front end
+    does, so an unauthenticated caller learns nothing about the body's validity; the key's request is counted."""
     secret = _presented_key()
     if secret is None:
         raise errors.Forbidden(
@@ -127,6 +132,8 @@ def _body(model: type[M]) -> M:
 
 
 def _comment_text(comment: TextEntry | None) -> str:
+    """The comment's text, refused in Perspective's words: empty (white space counts as empty), over 20480 UTF-8
+    bytes (bytes, not characters: a text of 7,000 euro signs is too long), or HTML."""
     text = comment.text if comment is not None else None
     if not text or not text.strip():
         raise errors.InvalidArgument("Comment must be non-empty.", error_type="COMMENT_EMPTY")
@@ -134,7 +141,7 @@ def _comment_text(comment: TextEntry | None) -> str:
     if size > MAX_TEXT_BYTES:
         raise errors.InvalidArgument(
             f"Comment text was too many bytes. Value ({size}) exceeded limit ({MAX_TEXT_BYTES}).",
-            error_type="COMMENT_TOO_LONG",
+            error_type=None,  # Google's answer has no detail here
         )
     kind = comment.type if comment is not None else None
     plain = _TEXT_TYPES.get(kind)
@@ -159,13 +166,16 @@ def _score_type_name(value: str | int | None) -> str:
 
 
 def _requested(attributes: dict[str, AttributeParameters] | None) -> dict[str, tuple[str, AttributeParameters]]:
-    """Requested name -> (our category, its parameters), in request order."""
+    """Requested name -> (our category, its parameters), in request order. Only PROBABILITY scores exist here, as
+    in Perspective, which refused the other score types too."""
     if not attributes:
         raise errors.InvalidArgument("Missing requested_attributes", error_type="NO_REQUESTED_ATTRIBUTES")
     requested = {}
+    scored = get_moderation().engine.categories
     for name, parameters in attributes.items():
-        category = PERSPECTIVE_ATTRIBUTES.get(name.upper())
-        if category is None:
+        # Names match exactly, as Google's do: one request can then ask for each attribute once.
+        category = PERSPECTIVE_ATTRIBUTES.get(name)
+        if category is None or category not in scored:  # Detoxify `original` has no sexual_explicit
             raise errors.InvalidArgument(f"Unknown requested attribute: {name}")
         if parameters.score_type not in (None, 0, 1, "SCORE_TYPE_UNSPECIFIED", _PROBABILITY):
             raise errors.InvalidArgument(
@@ -197,7 +207,8 @@ def _answerable(
         if all(primary(tag) in engine.languages_of(category) for tag in effective):
             kept[name] = (category, parameters)
         elif not drop_unsupported:
-            refused: dict[str, Any] = {"detectedLanguages": list(detection.candidates), "attribute": name}
+            detected = [tag for tag in detection.candidates if tag != UNDETERMINED]
+            refused: dict[str, Any] = {"detectedLanguages": detected, "attribute": name}
             if given:
                 refused["requestedLanguages"] = given
             raise errors.InvalidArgument(
@@ -213,7 +224,7 @@ def _attribute_scores(
 ) -> dict[str, AttributeScores]:
     """Each attribute's summary (the whole text's verdict) and spans: one a sentence, with that sentence's own
     verdict, or one for the whole text. Every verdict comes from the service's pipeline and cache."""
-    spans = sentences(text) if by_sentence else [(0, len(text))]
+    spans = sentences(text, MAX_SPANS) if by_sentence else [(0, len(text))]
     sentence_texts = [text[start:end] for start, end in spans] if by_sentence else []
     with unavailable_as_503():
         whole, *parts = get_moderation().verdicts([text, *sentence_texts])
@@ -268,6 +279,10 @@ def suggest_score(prefix: str | None = None) -> Response:
     _check_context(body.context)
     if not body.attribute_scores:
         raise errors.InvalidArgument("Missing attribute_scores")
+    if len(body.attribute_scores) > MAX_FEEDBACK_ATTRIBUTES:
+        raise errors.InvalidArgument(
+            f"Too many attribute_scores: at most {MAX_FEEDBACK_ATTRIBUTES} a request, not {len(body.attribute_scores)}"
+        )
     when = now_rfc3339()
     labels = []
     for name, given in body.attribute_scores.items():

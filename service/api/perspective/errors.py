@@ -10,6 +10,7 @@ from flask import Blueprint, Response, current_app
 from werkzeug.exceptions import HTTPException
 
 from service import errors
+from service.api.perspective.discovery import API_VERSION
 
 _SERVICE = "commentanalyzer.googleapis.com"
 ERROR_DETAIL_TYPE = "type.googleapis.com/google.commentanalyzer.v1alpha1.Error"
@@ -41,8 +42,14 @@ def google_error(status: int, message: str, details: list[dict[str, object]] | N
     )
 
 
+def _quota_limit(error: errors.RateLimited) -> str:
+    return f"Analysis requests (AnalyzeComment) per {error.per}"
+
+
 def _details(error: errors.ServiceError) -> list[dict[str, object]]:
     if isinstance(error, errors.InvalidArgument):
+        if error.error_type is None:
+            return []
         return [{"@type": ERROR_DETAIL_TYPE, "errorType": error.error_type, **error.detail}]
     if isinstance(error, errors.InvalidApiKey):
         return [
@@ -59,35 +66,61 @@ def _details(error: errors.ServiceError) -> list[dict[str, object]]:
                 "@type": _ERROR_INFO_TYPE,
                 "reason": "RATE_LIMIT_EXCEEDED",
                 "domain": "googleapis.com",
-                "metadata": {"service": _SERVICE, "quota_limit_value": error.limit},
+                "metadata": {
+                    "service": _SERVICE,
+                    "consumer": error.consumer,
+                    "quota_limit": _quota_limit(error),
+                    "quota_limit_value": str(error.amount),
+                    "quota_metric": "CommentAnalyzerService/analyze_requests",
+                    "quota_location": "global",
+                },
             }
         ]
     return []
 
 
-def service_error_response(error: errors.ServiceError) -> Response:
-    status = 400 if error.status == 422 else error.status
-    message = error.message
+def _message(error: errors.ServiceError) -> str:
     if isinstance(error, errors.RateLimited):
-        # The substring clients match on Perspective's own quota errors.
-        message = f"Quota exceeded for quota metric 'Analysis requests' and limit '{error.limit}': {error.message}"
-    response = google_error(status, message, _details(error))
+        # Google's wording: clients match "Quota exceeded" and read the limit from it.
+        return (
+            "Quota exceeded for quota metric 'Analysis requests (AnalyzeComment)' and limit "
+            f"'{_quota_limit(error)}' of service '{_SERVICE}' for consumer '{error.consumer}'."
+        )
+    return error.message
+
+
+def _service_error_response(error: errors.ServiceError) -> Response:
+    response = google_error(400 if error.status == 422 else error.status, _message(error), _details(error))
     response.headers.update(error.headers())
     return response
+
+
+def http_error_response(error: HTTPException) -> Response:
+    """A routing or protocol error (404, 405, 413) on a Perspective path, in Google's shape."""
+    status = error.code or 500
+    if status == 413:
+        limit = current_app.config["SETTINGS"].max_body_bytes
+        return google_error(400, f"Request payload size exceeds the limit: {limit} bytes.")
+    response = google_error(status, error.description or "error")
+    allow = dict(error.get_headers()).get("Allow")
+    if allow:
+        response.headers["Allow"] = allow
+    return response
+
+
+def is_perspective_path(path: str) -> bool:
+    """Whether a path that matched no route (or not its method) is one a Perspective client would call."""
+    return f"/{API_VERSION}/" in path or path.endswith(("/batch", "/$discovery/rest"))
 
 
 def register(bp: Blueprint) -> None:
     @bp.errorhandler(errors.ServiceError)
     def _service_error(error: errors.ServiceError) -> Response:
-        return service_error_response(error)
+        return _service_error_response(error)
 
     @bp.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Response:
-        status = error.code or 500
-        if status == 413:
-            limit = current_app.config["SETTINGS"].max_body_bytes
-            return google_error(400, f"Request payload size exceeds the limit: {limit} bytes.")
-        return google_error(status, error.description or "error")
+        return http_error_response(error)
 
     @bp.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:

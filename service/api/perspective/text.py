@@ -8,8 +8,9 @@ import re
 _SENTENCE_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*(?=\s)|\n+")
 
 
-def sentences(text: str) -> list[tuple[int, int]]:
-    """[start, end) of each sentence in code points, without the white space around it."""
+def sentences(text: str, most: int | None = None) -> list[tuple[int, int]]:
+    """[start, end) of each sentence in code points, without the white space around it; with `most`, the last of
+    that many spans runs to the end of the text."""
     bounds: list[tuple[int, int]] = []
     start = 0
     for match in _SENTENCE_END.finditer(text):
@@ -21,6 +22,8 @@ def sentences(text: str) -> list[tuple[int, int]]:
         piece = text[begin:end]
         if piece.strip():
             spans.append((begin + len(piece) - len(piece.lstrip()), begin + len(piece.rstrip())))
+    if most is not None and len(spans) > most:
+        spans[most - 1 :] = [(spans[most - 1][0], spans[-1][1])]
     return spans
 
 
@@ -30,5 +33,8 @@ def utf16_length(text: str) -> int:
 
 
 def utf16_offsets(text: str, offsets: list[int]) -> list[int]:
-    """Each code-point offset of `text` as a UTF-16 offset."""
-    return [utf16_length(text[:offset]) for offset in offsets]
+    """Each code-point offset of `text` as a UTF-16 offset, in one pass over the text."""
+    units = [0]
+    for ch in text:
+        units.append(units[-1] + (2 if ord(ch) > 0xFFFF else 1))
+    return [units[offset] for offset in offsets]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import email.parser
 import email.policy
 import json
+import re
 from typing import Any
 
 from flask.testing import FlaskClient
@@ -104,3 +105,42 @@ def test_a_body_that_is_not_multipart_is_400(client: FlaskClient) -> None:
     response = client.post("/batch", data="{}", content_type="application/json")
     assert response.status_code == 400
     assert response.get_json()["error"]["status"] == "INVALID_ARGUMENT"
+
+
+def test_a_deeply_nested_body_is_refused_part_by_part_without_recursion(client: FlaskClient) -> None:
+    nested = "".join(f'Content-Type: multipart/mixed; boundary="b{i}"\n\n--b{i}\n' for i in range(1000))
+    body = f"--{BOUNDARY}\nContent-Type: application/http\nContent-ID: <n>\n\n{nested}\n--{BOUNDARY}--\n"
+    response = client.post("/batch", data=body, content_type=f'multipart/mixed; boundary="{BOUNDARY}"')
+    assert response.status_code == 200
+    (inner,) = re.findall(rb"HTTP/1.1 (\d{3})", response.get_data())
+    assert inner == b"404"  # its first line is no request to a Perspective route
+
+
+def test_more_than_100_parts_are_refused(client: FlaskClient) -> None:
+    parts = [part(str(i), "/v1alpha1/comments:analyze", "{}") for i in range(101)]
+    body = "".join(parts) + f"--{BOUNDARY}--\n"
+    response = client.post("/batch", data=body, content_type=f'multipart/mixed; boundary="{BOUNDARY}"')
+    assert response.status_code == 400
+    assert "at most 100 parts" in response.get_json()["error"]["message"]
+
+
+def test_the_outer_request_keeps_its_own_request_id(client: FlaskClient) -> None:
+    body = (
+        part("1", f"/v1alpha1/comments:analyze?key={SECRETS['submitter']}", analyze_body("Fine.")) + f"--{BOUNDARY}--\n"
+    )
+    response = client.post(
+        "/batch",
+        data=body,
+        content_type=f'multipart/mixed; boundary="{BOUNDARY}"',
+        headers={"X-Request-ID": "outer-id-123"},
+    )
+    assert response.headers["X-Request-ID"] == "outer-id-123"
+
+
+def test_non_ascii_text_in_a_part_is_read(client: FlaskClient) -> None:
+    key = SECRETS["submitter"]
+    ((_, status, document),) = send(
+        client,
+        part("1", f"/v1alpha1/comments:analyze?key={key}", analyze_body("A naïve café owner\u2019s great story 👍")),
+    )
+    assert status == 200 and "TOXICITY" in document["attributeScores"]

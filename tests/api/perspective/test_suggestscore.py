@@ -83,3 +83,11 @@ def test_an_empty_comment_is_refused(client: FlaskClient) -> None:
     body = {"comment": {"text": ""}, "attributeScores": {"TOXICITY": {"summaryScore": {"value": 0}}}}
     response = client.post(SUGGEST, data=json.dumps(body))
     assert response.get_json()["error"]["message"] == "Comment must be non-empty."
+
+
+def test_at_most_32_labels_a_request(client: FlaskClient, redis_client: redis.Redis) -> None:
+    scores = {f"LABEL_{i}": {"summaryScore": {"value": 1}} for i in range(33)}
+    response = client.post(SUGGEST, data=json.dumps({"comment": {"text": "x"}, "attributeScores": scores}))
+    assert response.status_code == 400
+    assert "at most 32" in response.get_json()["error"]["message"]
+    assert feedback(redis_client) == []
