@@ -221,11 +221,18 @@ def train(args: argparse.Namespace) -> int:
     if args.extra:
         print("moderation: --extra feeds toxicity training only", file=sys.stderr)
         return 2
-    from service.training import train as train_task
+    from service import training
+    from service.conspiracy_data import missing_files as missing_conspiracy_files
 
-    report = train_task(args.task, datasets, artifacts=args.artifacts or ARTIFACTS)
+    missing = missing_conspiracy_files(datasets)
+    if missing:
+        print(f"moderation: {datasets} lacks {', '.join(str(m) for m in missing)}", file=sys.stderr)
+        return 2
+    report = training.train(
+        datasets, args.artifacts or ARTIFACTS, sample=args.sample, epochs=args.epochs or training.BRANCH_EPOCHS
+    )
     print(f"moderation: wrote {report.artifact} (trained on {report.train_rows} rows) and {report.card}")
-    print(f"held-out split ({report.test_rows} rows, never trained on): {report.test_split}")
+    print(f"figures on {report.test_rows} test rows, never trained on, through the service pipeline:")
     print(report.summary)
     return 0
 
@@ -269,8 +276,8 @@ def main(argv: list[str] | None = None) -> int:
         default=DEFAULT_LEAVE_OUT,
         help=f"toxicity: the source a second run leaves out of training (default {DEFAULT_LEAVE_OUT})",
     )
-    train_cmd.add_argument("--sample", type=float, default=1.0, help="toxicity: share of each source, for a trial")
-    train_cmd.add_argument("--epochs", type=int, help="toxicity: epochs (default: as the shipped model was trained)")
+    train_cmd.add_argument("--sample", type=float, default=1.0, help="share of each source, for a trial")
+    train_cmd.add_argument("--epochs", type=int, help="epochs (default: as the shipped model was trained)")
     train_cmd.add_argument(
         "--extra",
         type=Path,

@@ -19,13 +19,9 @@ class Decision(StrEnum):
     REJECT = "reject"
 
 
-# Defaults for a Detoxify model, chosen on the seed thread; the embedded model brings its own (see load_policy).
-_BASE_REVIEW = {
-    **dict.fromkeys(TOXICITY_CATEGORIES, 0.5),
-    # The conspiracy model's own review threshold (service/artifacts/conspiracy-minilm-top3.md): within 10%
-    # false positives on training rows it did not fit. Two distinct cue families also reach it.
-    "conspiracy": 0.8,
-}
+# Defaults for a Detoxify model, chosen on the seed thread; the embedded model brings its own (see load_policy), and
+# the conspiracy model always does (its artifact's review threshold, chosen by the rule in its model card).
+_BASE_REVIEW = dict.fromkeys(TOXICITY_CATEGORIES, 0.5)
 _BASE_REJECT = {category: 0.9 for category in _BASE_REVIEW} | {"conspiracy": 0.95}
 
 # Reject outranks review in the queue: it is the more certain harm.
@@ -85,9 +81,19 @@ def embedded_thresholds(artifact: Path | None = None) -> dict[str, dict[str, flo
     return {kind: {k: float(v) for k, v in document[kind].items()} for kind in kinds}
 
 
+def conspiracy_threshold(artifact: Path | None = None) -> float:
+    """The review threshold the conspiracy model's artifact ships with."""
+    from service.scoring.models import CONSPIRACY_ARTIFACT
+
+    path = artifact or CONSPIRACY_ARTIFACT
+    if not path.is_file():
+        raise ModelUnavailable(f"conspiracy model {path} is missing; run `moderation train conspiracy`")
+    return float(json.loads(path.read_text())["review_threshold"])
+
+
 def load_policy(settings: Settings) -> Policy:
-    """Defaults for the configured model, then the policy file, then environment overrides."""
-    review = dict(_BASE_REVIEW)
+    """Defaults for the configured models, then the policy file, then environment overrides."""
+    review = {**_BASE_REVIEW, "conspiracy": conspiracy_threshold(settings.conspiracy_model_path)}
     reject = dict(_BASE_REJECT)
     if settings.toxicity_model == "embedded":
         artifact = embedded_thresholds(settings.toxicity_head_path)

@@ -300,7 +300,7 @@ VALIDATION_SHARE = 0.10
 TEST_SHARE = 0.15
 
 
-def _split_of(text: str, seed: int) -> str:
+def split_of(text: str, seed: int) -> str:
     """A split drawn from the text's hash: the same text lands in the same split in every run and every source."""
     draw = int(hashlib.sha256(f"{seed}:{text}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
     if draw < TEST_SHARE:
@@ -325,7 +325,7 @@ def read_source(source: Source, root: Path, seed: int, exclude: frozenset[str] =
         if not key or key in seen or key in exclude:
             continue
         seen.add(key)
-        split = given_split or _split_of(key, seed)
+        split = given_split or split_of(key, seed)
         rows.append(Row(text, source.name, labels, split, spans, source.weight))
     if source.cap is None or len(rows) <= source.cap:
         return rows

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from service.evaluation import LabeledTexts, evaluate
-from service.training import _threshold_at_fpr
+from service.training import choose_threshold
 from tests.conftest import ROOT
 
 
@@ -33,11 +33,12 @@ def test_evaluate_counts_match_a_hand_count() -> None:
     assert perfect.roc_auc == 1.0
 
 
-def test_threshold_at_fpr_is_the_lowest_that_keeps_false_positives_down() -> None:
-    probabilities = np.array([0.1, 0.2, 0.3, 0.72, 0.9, 0.95])
-    labels = np.array([0, 0, 0, 0, 1, 1])
-    assert _threshold_at_fpr(probabilities, labels, 0.0) == 0.75
-    assert _threshold_at_fpr(probabilities, labels, 0.25) == 0.35
+def test_the_conspiracy_threshold_is_the_lowest_within_the_false_positive_bound() -> None:
+    labels = np.array([0] * 20 + [1, 1])
+    scores = np.array([0.1] * 19 + [0.72] + [0.9, 0.95])
+    # From 0.15 on, one negative in twenty (5%) is flagged: the lowest such threshold, though 0.75 would be clean.
+    assert choose_threshold(labels, scores) == 0.15
+    assert choose_threshold(np.array([0, 0, 1]), np.array([0.99, 0.98, 0.99])) == 0.95  # never within: the top
 
 
 def test_eval_command_prints_the_figures_and_writes_a_report(tmp_path: Path) -> None:

@@ -86,4 +86,30 @@ def write_tiny_datasets(root: Path, rows: int = 24) -> Path:
                                            "tweet"],
            [[i, 3, 1 if rude else 0, 2 if rude else 0, 0 if rude else 3, 1 if rude else 2, _text("davidson", i, rude)]
             for i, rude in pairs])
+    write_tiny_conspiracy_datasets(root, rows)
+    return root
+
+
+def _claim(source: str, index: int, label: str) -> str:
+    return {
+        "yes": f"{source} post {index}: the cia staged it all for public consumption and they pull the strings",
+        "no": f"{source} post {index}: the council approved the library budget on tuesday after a long debate",
+        "unsure": f"{source} post {index}: some say the report was changed, I could not tell who changed it",
+    }[label]
+
+
+def write_tiny_conspiracy_datasets(root: Path, rows: int = 24) -> Path:
+    """The two files the conspiracy sources read: PsyCoMark (with `Can't tell` rows) and PAN 2024, pre-tokenised
+    with links as PAN ships them."""
+    psycomark = []
+    for i in range(rows):
+        kind = ("yes", "no", "no", "unsure")[i % 4]
+        psycomark.append([_claim("reddit", i, kind), {"yes": "Yes", "no": "No", "unsure": "Can't tell"}[kind]])
+    _write(root / "psycomark-conspiracy.csv", ["text", "label"], psycomark)
+    pan = []
+    for i in range(rows):
+        kind = "yes" if i % 2 else "no"
+        tokenised = _claim("telegram", i, kind).replace("'", " '") + " https :// t . me / channel" + str(i)
+        pan.append([tokenised, "CONSPIRACY" if kind == "yes" else "CRITICAL"])
+    _write(root / "pan2024-oppositional-en.csv", ["text", "label"], pan)
     return root

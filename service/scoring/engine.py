@@ -24,6 +24,7 @@ from service.scoring.models import (
     no_openmp_team,
 )
 from service.scoring.normalize import NormalizedText
+from service.scoring.sentences import sentences
 
 ScoreObserver = Callable[[str, float], None]
 BatchObserver = Callable[[int], None]
@@ -182,7 +183,7 @@ class ScoringEngine:
                     decision=decision,
                     flags=flags,
                     scores=scores,
-                    evidence={c: sorted(found, key=lambda e: (e.start, e.end)) for c, found in evidence.items()},
+                    evidence=evidence,
                     language=written_in,
                     language_supported=supported,
                     models=self.models,
@@ -190,7 +191,34 @@ class ScoringEngine:
                     cached=False,
                 )
             )
-        return verdicts
+        flagged = [i for i, v in enumerate(verdicts) if CONSPIRACY in v.flags]
+        carrying = dict(zip(flagged, self._carrying_sentences([texts[i].text for i in flagged]), strict=True))
+        return [_with_evidence(v, CONSPIRACY, carrying.get(i)) for i, v in enumerate(verdicts)]
+
+    def _carrying_sentences(self, texts: list[str]) -> list[EvidenceSpan | None]:
+        """For each text the conspiracy model flagged, its sentence the model scores highest: where the claim is.
+
+        The model reads whole comments, so its score cannot be split into words; scoring each sentence alone says
+        which one carries it. Only flagged comments of two or more sentences pay for this extra encoder pass.
+        """
+        found: list[EvidenceSpan | None] = [None] * len(texts)
+        pieces = [(t, start, end) for t, text in enumerate(texts) if len(bounds := sentences(text)) > 1
+                  for start, end in bounds]  # fmt: skip
+        if not pieces:
+            return found
+        scorer = self.conspiracy
+        batch = Batch(
+            [texts[t][start:end] for t, start, end in pieces],
+            (scorer.branch,) if scorer.branch is not None else (),
+            scorer.reads_final_embeddings,
+        )
+        best: dict[int, tuple[float, int, int]] = {}
+        for (t, start, end), score in zip(pieces, self._timed(scorer, batch), strict=True):
+            if t not in best or score[CONSPIRACY] > best[t][0]:
+                best[t] = (score[CONSPIRACY], start, end)
+        for t, (_, start, end) in best.items():
+            found[t] = EvidenceSpan(start=start, end=end, text=texts[t][start:end], cue="model")
+        return found
 
 
 _TOXICITY_CUE_WEIGHTS = {family.name: family.weight for family in CUES["toxicity"]}
@@ -207,6 +235,15 @@ def _with_cue_floors(scores: dict[str, float], cues: dict[str, list[Evidence]]) 
         if own is not None and own in floored:
             floored[own] = max(floored[own], _TOXICITY_CUE_WEIGHTS[cue])
     return floored
+
+
+def _with_evidence(verdict: Verdict, category: str, extra: EvidenceSpan | None) -> Verdict:
+    """The verdict with `extra` among `category`'s evidence, and every category's spans in text order."""
+    evidence = {c: list(found) for c, found in verdict.evidence.items()}
+    if extra is not None:
+        evidence.setdefault(category, []).append(extra)
+    ordered = {c: sorted(found, key=lambda e: (e.start, e.end)) for c, found in evidence.items()}
+    return verdict.model_copy(update={"evidence": ordered})
 
 
 def _span(found: Evidence) -> EvidenceSpan:

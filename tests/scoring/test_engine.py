@@ -211,3 +211,27 @@ def test_the_engine_knows_what_its_verdicts_score(engine: ScoringEngine) -> None
     assert engine.categories == frozenset(engine.policy.review)
     (verdict,) = engine.score([normalize("Nice piece.")])
     assert set(verdict.scores) == engine.categories
+
+
+# --- the conspiracy model's own evidence ----------------------------------------------------------------------
+
+CLAIM = "isis rebranding is for public consumption, they sent cia / mossad puppet al-jolani to iraq."
+
+
+def test_a_flagged_comment_shows_the_sentence_that_carried_the_conspiracy_score(engine: ScoringEngine) -> None:
+    text = f"The weather was nice today. {CLAIM} Anyway, good article."
+    (verdict,) = engine.score([normalize(text)])
+    assert "conspiracy" in verdict.flags
+    (sentence,) = [span for span in verdict.evidence["conspiracy"] if span.cue == "model"]
+    assert sentence.text == CLAIM
+    assert text[sentence.start : sentence.end] == CLAIM
+
+
+def test_a_one_sentence_or_unflagged_comment_has_no_model_sentence(engine: ScoringEngine) -> None:
+    one, unflagged = engine.score(
+        [normalize(CLAIM), normalize("The weather was nice today. The council met. Good article.")]
+    )
+    assert "conspiracy" in one.flags
+    assert all(span.cue != "model" for span in one.evidence["conspiracy"])
+    assert "conspiracy" not in unflagged.flags
+    assert unflagged.evidence["conspiracy"] == []

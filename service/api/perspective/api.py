@@ -31,11 +31,12 @@ from service.api.perspective.schemas import (
     TextEntry,
     wire,
 )
-from service.api.perspective.text import sentences, utf16_offsets
+from service.api.perspective.text import utf16_offsets
 from service.categories import PERSPECTIVE_ATTRIBUTES
 from service.config import ApiKey, Role
 from service.scoring.language import UNDETERMINED, Detection, primary
 from service.scoring.normalize import normalize
+from service.scoring.sentences import sentences
 from service.store.connection import unavailable_as_503
 from service.store.feedback import Feedback
 from service.timestamps import now_rfc3339

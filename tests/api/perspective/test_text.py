@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from service.api.perspective.text import sentences, utf16_length, utf16_offsets
+from service.api.perspective.text import utf16_length, utf16_offsets
+from service.scoring.sentences import sentences
 
 
 @pytest.mark.parametrize(
