@@ -15,9 +15,14 @@ from tests.tiny_datasets import write_tiny_conspiracy_datasets
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> list[training.TrainReport]:
+def splits(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("splits")
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory, splits: Path) -> list[training.TrainReport]:
     datasets = write_tiny_conspiracy_datasets(tmp_path_factory.mktemp("datasets"), rows=24)
-    return [training.train(datasets, tmp_path_factory.mktemp(f"artifacts-{n}"), epochs=1) for n in range(2)]
+    return [training.train(datasets, tmp_path_factory.mktemp("artifacts"), epochs=1, splits=splits) for _ in range(2)]
 
 
 def test_two_runs_write_the_same_artifact(runs: list[training.TrainReport]) -> None:
