@@ -18,6 +18,7 @@ from limits.strategies import FixedWindowRateLimiter
 from service.config import ApiKey
 from service.errors import RateLimited
 from service.keys import Keys
+from service.store.connection import unavailable_as_503
 
 _EXTENSION = "moderation.rate_limit"
 
@@ -51,7 +52,8 @@ def init_app(app: Flask, limiter: RateLimiter | None) -> None:
 
 
 def count_request(key: ApiKey) -> None:
-    """Count a request of `key` against the deployment's limit, if it has one."""
+    """Count a request of `key` against the deployment's limit, if it has one; 503 when Redis is unreachable."""
     limiter: RateLimiter | None = current_app.extensions.get(_EXTENSION)
     if limiter is not None:
-        limiter.hit(key)
+        with unavailable_as_503():
+            limiter.hit(key)

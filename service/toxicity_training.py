@@ -63,7 +63,7 @@ class Example:
     token_targets: np.ndarray | None  # (tokens, 5) rater shares, news comments only
 
 
-def _project_test_sentences() -> frozenset[str]:
+def project_test_sentences() -> frozenset[str]:
     """The hand-written suites in tests/data: kept out of training, whatever a source holds."""
     found: set[str] = set()
     folder = Path(__file__).resolve().parent.parent / "tests" / "data"
@@ -77,7 +77,7 @@ def _project_test_sentences() -> frozenset[str]:
 def load_rows(datasets: Path, sample: float = 1.0, extra: Sequence[Source] = ()) -> list[Row]:
     """Every source's rows, `extra` ones (a site's feedback) included; `sample` < 1 keeps that share of each (by
     text hash), for a quick trial run."""
-    exclude = _project_test_sentences()
+    exclude = project_test_sentences()
     rows: list[Row] = []
     for source in (*SOURCES, *extra):
         rows += read_source(source, datasets, SEED, exclude)

@@ -102,16 +102,12 @@ def _figures(labels: np.ndarray, scores: np.ndarray, threshold: float) -> _Figur
     )
 
 
-def _project_test_sentences() -> frozenset[str]:
-    from service.toxicity_training import _project_test_sentences as sentences
-
-    return sentences()
-
-
 def load_rows(datasets: Path, sample: float = 1.0) -> list[Row]:
     """Both sources with `Can't tell` rows kept (as 0.5; a fit that drops them filters them out); `sample` < 1
     keeps that share of each, by text hash, for a quick trial."""
-    exclude = _project_test_sentences()
+    from service.toxicity_training import project_test_sentences
+
+    exclude = project_test_sentences()
     rows = [row for source in SOURCES for row in read_source(source, datasets, SEED, 0.5, exclude)]
     if sample < 1.0:
         rows = [r for r in rows if int(hashlib.sha256(r.text.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF < sample]
