@@ -9,6 +9,7 @@ tests/data/, which measures the result and is never trained on.
 
 from __future__ import annotations
 
+import re
 from itertools import product
 
 # Adjective forms, so that each fits "a ___ neighbour".
@@ -36,13 +37,48 @@ _TEMPLATES = (
 )
 
 
+# Short statements: where the identity word carries the sentence, the bias shows most (a long sentence's other
+# words dilute it). Written for training, apart from the hand-written suites in tests/data/.
+_SHORT_TEMPLATES = (
+    "I am {term}.",
+    "She is {term}.",
+    "We are both {term}.",
+    "My dentist is {term}.",
+    "Our landlord is {term}.",
+    "I have {term} friends.",
+    "{Term} people live on our street.",
+    "{Article} {term} woman runs the corner shop.",
+    "He is {term} and works nights.",
+    "Being {term} is ordinary.",
+    "{Term} people are welcome here.",
+    "I like my {term} classmates.",
+)
+
+# Words that name an identity group in the sources' texts (nouns and adjectives): rows that mention one are
+# balanced between toxic and clean in training, so the mention alone stops being evidence of abuse.
+_GROUP_WORDS = (
+    r"muslims?", r"islam(?:ic)?", r"jews?", r"jewish", r"judaism", r"christians?", r"christianity", r"catholics?",
+    r"hindus?", r"sikhs?", r"buddhists?", r"atheists?", r"arabs?", r"arabic", r"mexicans?", r"chinese", r"asians?",
+    r"africans?", r"indians?", r"pakistanis?", r"syrians?", r"somalis?", r"latin[oax]s?", r"hispanics?",
+    r"blacks?", r"whites?", r"roma", r"gypsies", r"indigenous", r"immigrants?", r"migrants?", r"refugees?",
+    r"foreigners?", r"gays?", r"lesbians?", r"bisexuals?", r"trans", r"transgenders?", r"queers?", r"homosexuals?",
+    r"heterosexuals?", r"lgbtq?\+?", r"non-?binary", r"women", r"woman", r"girls?", r"females?", r"disabled",
+    r"disabilit(?:y|ies)", r"autistic", r"deaf", r"blind", r"elderly", r"old people",
+)  # fmt: skip
+_MENTIONS_GROUP = re.compile(rf"\b(?:{'|'.join(_GROUP_WORDS)})\b", re.IGNORECASE)
+
+
+def mentions_identity(text: str) -> bool:
+    return _MENTIONS_GROUP.search(text) is not None
+
+
 def _article(term: str) -> str:
     return "an" if term[0].lower() in "aeiou" else "a"
 
 
 def neutral_identity_sentences() -> list[str]:
     sentences = []
-    for template, term in product(_TEMPLATES, IDENTITY_TERMS):
+    for template, term in product(_TEMPLATES + _SHORT_TEMPLATES, IDENTITY_TERMS):
         article = _article(term)
         sentences.append(
             template.format(term=term, Term=term[0].upper() + term[1:], article=article, Article=article.capitalize())

@@ -29,21 +29,21 @@ MIN_SENTENCES = 20
 
 # What the shipped model passed, rounded down to two places: the regression guard.
 FLOORS = {
-    "threat_person": 0.46,
-    "threat_person_profane": 0.64,
+    "threat_person": 0.75,
+    "threat_person_profane": 0.93,
     "threat_group": 0.62,
     "dehumanising": 0.75,
-    "hate_no_swear": 0.62,
-    "implied_derogation": 0.5,
-    "slurs": 0.31,
-    "obfuscated": 0.28,
+    "hate_no_swear": 0.65,
+    "implied_derogation": 0.4,
+    "slurs": 0.62,
+    "obfuscated": 0.46,
     "emoji_hate": 0.96,
-    "identity_neutral_short": 0.75,
-    "identity_positive": 0.84,
-    "counter_speech": 0.12,
-    "negated_hate": 0.25,
-    "criticism_of_ideas": 0.87,
-    "news_paragraphs": 0.96,
+    "identity_neutral_short": 1.0,
+    "identity_positive": 0.9,
+    "counter_speech": 0.48,
+    "negated_hate": 0.62,
+    "criticism_of_ideas": 0.93,
+    "news_paragraphs": 1.0,
     "profanity_untargeted": 1.0,
 }
 CASES = load_cases()

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from service.scoring.models import ARTIFACTS
-from service.toxicity_data import CATEGORIES, SOURCE_NAMES
-from service.toxicity_training import choose_thresholds, train
+from service.toxicity_data import CATEGORIES, SOURCE_NAMES, Row
+from service.toxicity_training import IDENTITY_BALANCE_MAX, balance_identity_mentions, choose_thresholds, train
 from tests.conftest import ROOT
 from tests.tiny_datasets import write_tiny_datasets
 
@@ -32,6 +32,7 @@ def test_training_is_reproducible_reports_every_source_and_never_touches_the_shi
     assert set(payload["sources"]) == set(SOURCE_NAMES)
     assert set(payload["figures"]["per_source"]) <= set(SOURCE_NAMES)
     assert payload["figures"]["left_out"]["source"] == "olid"
+    assert set(payload["identity_balance"]) <= {*SOURCE_NAMES, "templates"}
     for kind in ("review_thresholds", "reject_thresholds"):
         assert set(payload[kind]) == set(CATEGORIES)
     card = report.card.read_text()
@@ -41,11 +42,12 @@ def test_training_is_reproducible_reports_every_source_and_never_touches_the_shi
 
 
 def test_review_maximises_f1_unless_a_lower_one_keeps_false_positives_rare_and_reject_needs_precision() -> None:
-    scores = np.tile(np.array([[0.1], [0.2], [0.4], [0.6], [0.7], [0.8], [0.9], [0.95], [0.97], [0.99]]), 7)
-    labels = np.tile(np.array([[0], [0], [0], [1], [0], [1], [1], [1], [1], [1]], dtype=np.float32), 7)
+    clean = [[0.1]] * 10
+    scores = np.tile(np.array([[0.1], [0.2], [0.4], [0.6], [0.7], [0.8], [0.9], [0.95], [0.97], [0.99], *clean]), 7)
+    labels = np.tile(np.array([[0], [0], [0], [1], [0], [1], [1], [1], [1], [1], *[[0]] * 10], dtype=np.float32), 7)
     labels[:2, 1] = np.nan  # rows a source does not label are left out
     review, reject = choose_thresholds(scores, labels)
-    assert review["toxicity"] == 0.45  # flags 0.6 and up: 6 of 6 positives, 1 false positive
+    assert review["toxicity"] == 0.45  # flags 0.6 and up: 6 of 6 positives, 1 false positive in 14 (7%)
     assert reject["toxicity"] == 0.75  # the lowest with precision 0.9 or more (5 flagged, all positive)
 
     # A rare category: F1 would wait for 0.55, but from 0.15 on only 2 of 102 negatives (2%) are flagged.
@@ -53,6 +55,14 @@ def test_review_maximises_f1_unless_a_lower_one_keeps_false_positives_rare_and_r
     rare_labels = np.array([0.0] * 102 + [1.0, 1.0, 1.0], dtype=np.float32)
     review, _ = choose_thresholds(np.tile(rare_scores[:, None], 7), np.tile(rare_labels[:, None], 7))
     assert review["threat"] == 0.15
+
+
+def test_review_never_flags_more_than_a_tenth_of_the_clean_rows() -> None:
+    # F1 peaks at 0.15 (all 10 positives, 2 of 10 clean rows: 20%); from 0.35 no clean row is flagged.
+    scores = np.array([0.3] * 6 + [0.9] * 4 + [0.3] * 2 + [0.1] * 8)
+    labels = np.array([1.0] * 10 + [0.0] * 10, dtype=np.float32)
+    review, _ = choose_thresholds(np.tile(scores[:, None], 7), np.tile(labels[:, None], 7))
+    assert review["toxicity"] == 0.35
 
 
 def test_train_without_a_datasets_folder_says_where_it_looked_and_how_to_point_elsewhere(tmp_path: Path) -> None:
@@ -63,3 +73,31 @@ def test_train_without_a_datasets_folder_says_where_it_looked_and_how_to_point_e
     assert done.returncode == 2
     assert str(missing) in done.stderr and "--datasets DIR" in done.stderr and "MODERATION_DATASETS_DIR" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def _row(text: str, source: str, toxic: bool, split: str = "train") -> Row:
+    labels = dict.fromkeys(CATEGORIES, 0.0)
+    if toxic:
+        labels |= {"toxicity": 1.0, "identity_attack": 1.0}
+    return Row(text, source, labels, split)
+
+
+def test_clean_rows_that_name_a_group_weigh_as_much_as_the_attacks_that_do_within_a_bound() -> None:
+    rows = [
+        *(_row(f"those muslims are a plague {i}", "forum", toxic=True) for i in range(2)),
+        _row("my muslim neighbour bakes bread", "forum", toxic=False),
+        *(_row(f"the bus was late again {i}", "forum", toxic=False) for i in range(6)),
+        *(_row(f"gay people ruin everything {i}", "tweets", toxic=True) for i in range(40)),
+        _row("a gay couple runs the cafe", "tweets", toxic=False),
+        _row("a gay couple runs the shop", "tweets", toxic=False, split="validation"),
+    ]
+    balanced, factors = balance_identity_mentions(rows)
+    # Identity attacks are most of these training rows, so they carry no positive weight: 2 attacks against 1.
+    assert factors["forum"] == 2.0
+    assert factors["tweets"] == IDENTITY_BALANCE_MAX
+    weights = {row.text: row.weight for row in balanced}
+    assert weights["my muslim neighbour bakes bread"] == factors["forum"]
+    assert weights["a gay couple runs the cafe"] == IDENTITY_BALANCE_MAX
+    assert weights["a gay couple runs the shop"] == 1.0, "only training rows are weighed"
+    assert weights["the bus was late again 0"] == 1.0, "rows that name no group keep their weight"
+    assert weights["those muslims are a plague 0"] == 1.0, "the attacks keep theirs"

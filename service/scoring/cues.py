@@ -94,6 +94,33 @@ CONSPIRACY_CUES: tuple[CueFamily, ...] = (
 )
 
 
+# A threat's speaker and intent: "I'll", "we are going to", "imma", up to four words before the harm ("I will find
+# you and hurt you"), none of them a negation ("I would never hurt you" is no threat).
+_SPEAKER_INTENDS = (
+    r"(?:(?:i|we)(?:'ll| will| shall|'m going to| am going to|'m gonna| am gonna|'re going to| are going to|"
+    r"'re gonna| are gonna| gonna)|imma|i'ma)(?: (?!not\b|never\b|n't\b)[\w']+){0,4}?"
+)
+_HARM_VERB = (
+    r"(?:kill|shoot|stab|hang|murder|behead|hurt|strangle|choke|drown|poison|slit|gut|lynch|rape|torture|execute|"
+    r"knife|run (?:\w+ ){1,2}over|cut (?:\w+ ){1,2}up|beat (?:\w+ ){1,2}up|hunt (?:\w+ ){1,2}down)"
+)
+_VICTIM = (
+    r"(?:you|u|him|her|them|y'all|every one of you|all of you|your (?:\w+ )?(?:family|kids|children|wife|husband))"
+)
+# A verb alone ("beat them", "end them") is as often about a match or an election; these take a victim.
+_HARM_TO_PERSON = (
+    rf"(?:(?:kill|shoot|stab|hang|murder|behead|hurt|punch|strangle|choke|drown|poison|slit|gut|lynch|rape|torture|"
+    rf"execute|knife|cut|burn) {_VICTIM}"
+    r"|end (?:you|u)"
+    r"|(?:kill|shoot|stab|hang|murder|behead|lynch|gas|slaughter|massacre|execute) "
+    r"(?:the next|every last|every single|every|all the|all|those|these) \w+"
+    rf"|(?:run {_VICTIM} over|beat {_VICTIM} (?:up|to death)|hunt {_VICTIM} down)"
+    r"|(?:break|snap|smash|cave|crack|slit|cut) (?:your|his|her|their) (?:\w+ )?(?:neck|legs?|arms?|bones?|face|jaw|"
+    r"skull|head|throat|teeth|fingers?|hands?)"
+    r"|put (?:you|him|her|them) in (?:the ground|hospital|the hospital|a coffin|a wheelchair|the grave|a body bag)"
+    r"|burn (?:your|his|her|their) (?:\w+ )?house down)"
+)
+
 TOXICITY_CUES: tuple[CueFamily, ...] = (
     _family(
         "profanity",
@@ -133,12 +160,25 @@ TOXICITY_CUES: tuple[CueFamily, ...] = (
     _family(
         "threat",
         0.9,
-        r"(?:i(?:'ll| will)|we(?:'ll| will)|gonna|going to) (?:kill|shoot|stab|hang|murder|behead) "
-        r"(?:you|him|her|them)",
-        r"(?:i )?hope (?:someone|somebody|they|you) (?:shoots?|kills?|stabs?|hangs?|murders?|rapes?)",
+        # The speaker's own intent to harm: "I will find you and hurt you", "we're gonna burn your house down".
+        rf"{_SPEAKER_INTENDS} {_HARM_TO_PERSON}",
+        rf"{_SPEAKER_INTENDS} (?:blow up|bomb|shoot up|burn down|torch|firebomb) (?:the|that|this|your|their) \w+",
+        # Violence wished or called for: "someone should run him over", "I hope somebody shoots them".
+        rf"(?:someone|somebody) (?:should|needs? to|ought to|has to|must|will) (?:\w+ )?{_HARM_VERB}",
+        r"(?:i )?hope (?:someone|somebody|they|you) (?:shoots?|kills?|stabs?|hangs?|murders?|rapes?|runs? \w+ over)",
+        r"should (?:all )?be (?:shot|hanged|hung|killed|executed|lynched|beheaded|burned alive|burnt alive|stoned)",
+        rf"(?:let'?s|let us|we should|we must|we need to|we have to) (?:\w+ ){{0,2}}?{_HARM_TO_PERSON}",
         r"(?:kill|hang|shoot) yourself",
         r"kys",
         r"you (?:will|deserve to|should) (?:die|be (?:shot|killed|hanged|raped))",
+        # Intimidation that names no weapon.
+        r"watch your back",
+        r"sleep with one eye open",
+        r"(?:i|we) know where you (?:live|work|sleep)",
+        r"your days are numbered",
+        r"you(?:'re| are) (?:a )?dead (?:man|woman|meat)",
+        r"(?:i'm|i am|we're|we are) coming for you",
+        r"you won'?t live to",
     ),
 )
 

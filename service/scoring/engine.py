@@ -170,6 +170,11 @@ class ScoringEngine:
             supported = written_in in self.languages
             decision, flags = self.policy.decide(scores, supported)
             evidence = {category: [_span(e) for e in found] for category, found in cues.items()}
+            # A toxicity cue that set a flagged category's floor is that category's evidence too.
+            for found in cues["toxicity"]:
+                own = CUE_CATEGORIES.get(found.cue)
+                if own in flags:
+                    evidence.setdefault(own, []).append(_span(found))
             # The model's spans are evidence for the categories it flagged (toxicity for any of its own).
             shown = set(flags) | ({"toxicity"} if set(flags) & set(tox) else set())
             for span in model_spans:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from service.scoring.cues import CONSPIRACY_CUES, Evidence, cue_score, find_cues
+from service.scoring.cues import CONSPIRACY_CUES, TOXICITY_CUES, Evidence, cue_score, find_cues
 from service.scoring.normalize import normalize
 
 FAMILIES = {family.name: family for family in CONSPIRACY_CUES}
@@ -188,3 +188,44 @@ def test_one_loose_word_stays_under_the_default_review_threshold() -> None:
     evidence = find_cues(normalize("what a puppet show"))
     assert evidence
     assert cue_score(evidence) < policy.review["conspiracy"]
+
+
+THREAT = tuple(family for family in TOXICITY_CUES if family.name == "threat")
+
+
+@pytest.mark.parametrize(
+    ("text", "marked"),
+    [
+        ("Post that again and I will track you down and hurt you.", "I will track you down and hurt you"),
+        ("imma stab u if i see u at the bus stop", "imma stab u"),
+        ("We're gonna burn your house down, mate.", "We're gonna burn your house down"),
+        ("I'll snap your scrawny neck.", "I'll snap your scrawny neck"),
+        ("Somebody ought to poison the lot of them.", "Somebody ought to poison"),
+        ("Honestly they should all be hanged.", "should all be hanged"),
+        ("Let us go and shoot every last one of them.", "Let us go and shoot every last one"),
+        ("I am going to stab the next cyclist I see.", "I am going to stab the next cyclist"),
+        ("Better sleep with one eye open.", "sleep with one eye open"),
+        ("I know where you work, Dave.", "I know where you work"),
+        ("We are going to shoot up that temple.", "We are going to shoot up that temple"),
+    ],
+)
+def test_threats_without_a_bad_word_are_marked(text: str, marked: str) -> None:
+    evidence = find_cues(normalize(text), THREAT)
+    assert [e.text for e in evidence] == [marked]
+    assert cue_score(evidence, THREAT) == 0.9
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I will never hurt you, I promise.",
+        "I'm not going to kill him, relax.",
+        "We will beat them in the final next season.",
+        "We'll end them at the ballot box.",
+        "I'll run you to the station after lunch.",
+        "The gunman shot him twice, police said.",
+        "I'll kill some time in the library.",
+    ],
+)
+def test_negated_or_figurative_harm_is_not_a_threat(text: str) -> None:
+    assert find_cues(normalize(text), THREAT) == []

@@ -25,25 +25,32 @@ def test_every_verdict_scores_the_seven_categories_and_conspiracy(engine: Scorin
         assert all(0.0 <= score <= 1.0 for score in verdict.scores.values())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known miss of minilm-l6-toxicity-top3: threat 0.20 against its review threshold 0.45 (severe_toxicity "
-    "0.63 and sexual_explicit 0.44 flag it instead); threats are under 0.5% of the training rows",
-)
 def test_a_threat_without_a_bad_word_is_flagged_with_the_words_that_carry_it(engine: ScoringEngine) -> None:
     text = "I will find you and  hurt you."
     (verdict,) = engine.score([normalize(text)])
     assert "threat" in verdict.flags
+    spans = verdict.evidence["threat"]
+    assert any("hurt you" in s.text for s in spans)
+    assert all(text[s.start : s.end] == s.text for s in spans)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known miss of minilm-l6-toxicity-top3: the token head marks no word of it as a threat (only the news "
+    "comments mark threat spans: 84 of their training and validation comments); the threat cue phrase finds it instead",
+)
+def test_the_model_itself_marks_the_words_of_a_threat_without_a_bad_word(engine: ScoringEngine) -> None:
+    text = "I will find you and  hurt you."
+    (verdict,) = engine.score([normalize(text)])
     spans = [s for s in verdict.evidence["threat"] if s.cue == "model"]
     assert spans and any("hurt you" in s.text for s in spans)
-    assert all(text[s.start : s.end] == s.text for s in spans)
 
 
 def test_an_emoji_threat_is_flagged_with_the_emoji_as_evidence(engine: ScoringEngine) -> None:
     text = "I would love to 🔪 some 👳🏾"
     (verdict,) = engine.score([normalize(text)])
     assert {"threat", "identity_attack"} <= set(verdict.flags)
-    marked = {s.text for s in verdict.evidence["identity_attack"] if s.cue == "model"}
+    marked = {s.text for c in ("threat", "identity_attack") for s in verdict.evidence.get(c, []) if s.cue == "model"}
     assert "👳🏾" in marked and all(text[s.start : s.end] == s.text for s in verdict.evidence["threat"])
 
 
