@@ -103,9 +103,9 @@ def load_rows(datasets: Path, sample: float = 1.0, extra: Sequence[Source] = ())
 
 
 def balance_identity_mentions(rows: list[Row]) -> tuple[list[Row], dict[str, float]]:
-    """Clean training rows that name an identity group weighed up, source by source, until they weigh as much in the
-    identity-attack loss as the identity attacks that name one (at most IDENTITY_BALANCE_MAX times); and each
-    source's factor.
+    """Clean training rows that name an identity group weighed up, source by source, until they weigh as much as the
+    identity attacks that name one, each attack counted at identity attack's positive weight (at most
+    IDENTITY_BALANCE_MAX times); and each source's factor. The weight is the row's, so it counts in every category.
 
     The sources' abuse names groups far more often than their clean rows do, and identity attacks carry the positive
     weight of a minority category besides, so a model learns the group word itself as abuse ("We are two gay men"
@@ -563,8 +563,8 @@ the machine that wrote this card, both training runs included).
   hand-written suites in `tests/data/` are dropped from every source before splitting, so no test sentence is
   trained on.
 - **Identity balance**: clean training rows that name an identity group weigh more, source by source, until they
-  weigh as much in the identity-attack loss as the identity attacks that name one (at most
-  {IDENTITY_BALANCE_MAX:g}x; `balance_identity_mentions`): {balance}.
+  weigh as much as the identity attacks that name one, counted at identity attack's positive weight (at most
+  {IDENTITY_BALANCE_MAX:g}x, in every category; `balance_identity_mentions`): {balance}.
 
 ## Sources
 

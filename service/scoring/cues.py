@@ -7,8 +7,9 @@ either alone, while one loose word ("puppet show") stays under the review thresh
 
 Toxicity cues are a suspect-words list in the manner of Coral Talk's: unambiguous
 profanity, direct insults, dehumanising language and threats, each enough to send a
-comment to review (a threat alone reaches the reject threshold). They hold no
-identity terms, so they add no identity-term false positives.
+comment to review (a direct threat alone reaches the reject threshold; the wider
+"violence" phrases, intent to harm or a call for it without a bad word, do not). They
+hold no identity terms, so they add no identity-term false positives.
 """
 
 from __future__ import annotations
@@ -95,30 +96,32 @@ CONSPIRACY_CUES: tuple[CueFamily, ...] = (
 
 
 # A threat's speaker and intent: "I'll", "we are going to", "imma", up to four words before the harm ("I will find
-# you and hurt you"), none of them a negation ("I would never hurt you" is no threat).
+# you and hurt you"), none of them a negation or a safeguard ("I'll make sure nobody can hurt you" is no threat).
+_APOSTROPHE = "['\u2019]"
 _SPEAKER_INTENDS = (
-    r"(?:(?:i|we)(?:'ll| will| shall|'m going to| am going to|'m gonna| am gonna|'re going to| are going to|"
-    r"'re gonna| are gonna| gonna)|imma|i'ma)(?: (?!not\b|never\b|n't\b)[\w']+){0,4}?"
-)
-_HARM_VERB = (
-    r"(?:kill|shoot|stab|hang|murder|behead|hurt|strangle|choke|drown|poison|slit|gut|lynch|rape|torture|execute|"
-    r"knife|run (?:\w+ ){1,2}over|cut (?:\w+ ){1,2}up|beat (?:\w+ ){1,2}up|hunt (?:\w+ ){1,2}down)"
+    rf"(?:(?:i|we)(?:{_APOSTROPHE}ll| will| shall|{_APOSTROPHE}m going to| am going to|{_APOSTROPHE}m gonna| am gonna|"
+    rf"{_APOSTROPHE}re going to| are going to|{_APOSTROPHE}re gonna| are gonna| gonna)|imma|i{_APOSTROPHE}ma)"
+    rf"(?: (?![\w']*n{_APOSTROPHE}t\b|not\b|never\b|no\b|nobody\b|no one\b|sure\b|stop\b|protect\b)[\w']+){{0,4}}?"
 )
 _VICTIM = (
     r"(?:you|u|him|her|them|y'all|every one of you|all of you|your (?:\w+ )?(?:family|kids|children|wife|husband))"
 )
-# A verb alone ("beat them", "end them") is as often about a match or an election; these take a victim.
+# Verbs that take a person: "cut", "burn", "drown" or "beat" with a person after them are as often a deal, a copy,
+# butter or a match ("I'll cut you a deal", "we'll beat them next season"), so they are left out.
 _HARM_TO_PERSON = (
-    rf"(?:(?:kill|shoot|stab|hang|murder|behead|hurt|punch|strangle|choke|drown|poison|slit|gut|lynch|rape|torture|"
-    rf"execute|knife|cut|burn) {_VICTIM}"
+    rf"(?:(?:kill|shoot|stab|murder|behead|hurt|punch|strangle|poison|slit|lynch|rape|torture|knife) {_VICTIM}"
     r"|end (?:you|u)"
-    r"|(?:kill|shoot|stab|hang|murder|behead|lynch|gas|slaughter|massacre|execute) "
+    r"|(?:kill|shoot|stab|murder|behead|lynch|gas|slaughter|massacre) "
     r"(?:the next|every last|every single|every|all the|all|those|these) \w+"
     rf"|(?:run {_VICTIM} over|beat {_VICTIM} (?:up|to death)|hunt {_VICTIM} down)"
-    r"|(?:break|snap|smash|cave|crack|slit|cut) (?:your|his|her|their) (?:\w+ )?(?:neck|legs?|arms?|bones?|face|jaw|"
-    r"skull|head|throat|teeth|fingers?|hands?)"
-    r"|put (?:you|him|her|them) in (?:the ground|hospital|the hospital|a coffin|a wheelchair|the grave|a body bag)"
+    r"|(?:break|snap|smash|cave|crack|slit) (?:your|his|her|their) (?:\w+ )?(?:neck|legs?|arms?|bones?|face|jaw|"
+    r"skull|head|throat|teeth|fingers?)"
+    r"|put (?:you|u) in (?:the ground|hospital|the hospital|a coffin|a wheelchair|the grave|a body bag)"
     r"|burn (?:your|his|her|their) (?:\w+ )?house down)"
+)
+_PLACE_OF_PEOPLE = (
+    r"(?:mosque|church|synagogue|temple|gurdwara|school|house|home|office|clinic|march|parade|rally|hostel|camp|"
+    r"shelter|centre|center)"
 )
 
 TOXICITY_CUES: tuple[CueFamily, ...] = (
@@ -160,31 +163,46 @@ TOXICITY_CUES: tuple[CueFamily, ...] = (
     _family(
         "threat",
         0.9,
-        # The speaker's own intent to harm: "I will find you and hurt you", "we're gonna burn your house down".
-        rf"{_SPEAKER_INTENDS} {_HARM_TO_PERSON}",
-        rf"{_SPEAKER_INTENDS} (?:blow up|bomb|shoot up|burn down|torch|firebomb) (?:the|that|this|your|their) \w+",
-        # Violence wished or called for: "someone should run him over", "I hope somebody shoots them".
-        rf"(?:someone|somebody) (?:should|needs? to|ought to|has to|must|will) (?:\w+ )?{_HARM_VERB}",
-        r"(?:i )?hope (?:someone|somebody|they|you) (?:shoots?|kills?|stabs?|hangs?|murders?|rapes?|runs? \w+ over)",
-        r"should (?:all )?be (?:shot|hanged|hung|killed|executed|lynched|beheaded|burned alive|burnt alive|stoned)",
-        rf"(?:let'?s|let us|we should|we must|we need to|we have to) (?:\w+ ){{0,2}}?{_HARM_TO_PERSON}",
+        r"(?:i(?:'ll| will)|we(?:'ll| will)|(?<!not )(?<!never )(?:gonna|going to)) "
+        r"(?:kill|shoot|stab|hang|murder|behead) (?:you|him|her|them)",
+        r"(?:i )?hope (?:someone|somebody|they|you) (?:shoots?|kills?|stabs?|hangs?|murders?|rapes?)",
         r"(?:kill|hang|shoot) yourself",
         r"kys",
         r"you (?:will|deserve to|should) (?:die|be (?:shot|killed|hanged|raped))",
+    ),
+    # Wider than the list above, so a match sends a comment to review but does not reject it alone.
+    _family(
+        "violence",
+        0.8,
+        # The speaker's own intent to harm: "I will find you and hurt you", "imma stab u".
+        rf"{_SPEAKER_INTENDS} {_HARM_TO_PERSON}",
+        rf"{_SPEAKER_INTENDS} (?:blow up|bomb|shoot up|burn down|torch|firebomb) (?:the|that|this|your|their) "
+        rf"(?:\w+ )?{_PLACE_OF_PEOPLE}",
+        # Violence called for: "someone needs to run him over", "let us go and shoot every last one of them".
+        r"(?:someone|somebody) (?:should|needs? to|ought to|has to|must) (?:\w+ )?(?:kill|shoot|stab|murder|poison|"
+        r"lynch|behead) (?:him|her|them|that \w+|the \w+)",
+        r"(?:someone|somebody) (?:should|needs? to|ought to|has to|must) (?:run|beat|string) (?:\w+ ){1,2}(?:over|up)",
+        rf"(?:let{_APOSTROPHE}?s|let us|we should|we must|we need to|we have to) (?:\w+ ){{0,2}}?{_HARM_TO_PERSON}",
+        r"(?:they|he|she|them|those \w+|these \w+) should (?:all )?be (?:shot|hanged|hung|lynched|beheaded|gassed)",
+        r"should all be (?:shot|hanged|hung|killed|executed|lynched|beheaded|gassed|burned alive|burnt alive)",
         # Intimidation that names no weapon.
-        r"watch your back",
         r"sleep with one eye open",
-        r"(?:i|we) know where you (?:live|work|sleep)",
+        r"(?:i|we) know where you (?:live|sleep)",
         r"your days are numbered",
         r"you(?:'re| are) (?:a )?dead (?:man|woman|meat)",
-        r"(?:i'm|i am|we're|we are) coming for you",
-        r"you won'?t live to",
+        r"i(?:'m| am) coming for you",
     ),
 )
 
 CUES: dict[str, tuple[CueFamily, ...]] = {"conspiracy": CONSPIRACY_CUES, "toxicity": TOXICITY_CUES}
 # The seven-category models' own category a toxicity cue also sets a floor under, at the family's weight.
-CUE_CATEGORIES = {"profanity": "obscene", "insult": "insult", "dehumanising": "identity_attack", "threat": "threat"}
+CUE_CATEGORIES = {
+    "profanity": "obscene",
+    "insult": "insult",
+    "dehumanising": "identity_attack",
+    "threat": "threat",
+    "violence": "threat",
+}
 
 
 @dataclass(frozen=True)

@@ -190,7 +190,7 @@ def test_one_loose_word_stays_under_the_default_review_threshold() -> None:
     assert cue_score(evidence) < policy.review["conspiracy"]
 
 
-THREAT = tuple(family for family in TOXICITY_CUES if family.name == "threat")
+THREATS = tuple(family for family in TOXICITY_CUES if family.name in ("threat", "violence"))
 
 
 @pytest.mark.parametrize(
@@ -198,21 +198,27 @@ THREAT = tuple(family for family in TOXICITY_CUES if family.name == "threat")
     [
         ("Post that again and I will track you down and hurt you.", "I will track you down and hurt you"),
         ("imma stab u if i see u at the bus stop", "imma stab u"),
-        ("We're gonna burn your house down, mate.", "We're gonna burn your house down"),
+        ("We\u2019re gonna burn your house down, mate.", "We\u2019re gonna burn your house down"),
         ("I'll snap your scrawny neck.", "I'll snap your scrawny neck"),
-        ("Somebody ought to poison the lot of them.", "Somebody ought to poison"),
-        ("Honestly they should all be hanged.", "should all be hanged"),
+        ("Somebody ought to poison the lot of them.", "Somebody ought to poison the lot"),
+        ("Honestly they should all be hanged.", "they should all be hanged"),
         ("Let us go and shoot every last one of them.", "Let us go and shoot every last one"),
         ("I am going to stab the next cyclist I see.", "I am going to stab the next cyclist"),
         ("Better sleep with one eye open.", "sleep with one eye open"),
-        ("I know where you work, Dave.", "I know where you work"),
+        ("I know where you live, Dave.", "I know where you live"),
         ("We are going to shoot up that temple.", "We are going to shoot up that temple"),
     ],
 )
-def test_threats_without_a_bad_word_are_marked(text: str, marked: str) -> None:
-    evidence = find_cues(normalize(text), THREAT)
-    assert [e.text for e in evidence] == [marked]
-    assert cue_score(evidence, THREAT) == 0.9
+def test_intent_to_harm_without_a_bad_word_is_marked_at_review_weight(text: str, marked: str) -> None:
+    evidence = find_cues(normalize(text), THREATS)
+    assert [(e.text, e.cue) for e in evidence] == [(marked, "violence")]
+    assert cue_score(evidence, THREATS) == 0.8  # review, not reject: these phrases are wider than a direct threat
+
+
+def test_a_direct_threat_is_marked_by_both_families_and_reaches_reject() -> None:
+    evidence = find_cues(normalize("I will kill you, I swear."), THREATS)
+    assert {(e.text, e.cue) for e in evidence} == {("I will kill you", "threat"), ("I will kill you", "violence")}
+    assert cue_score(evidence, THREATS) == pytest.approx(1 - 0.1 * 0.2)
 
 
 @pytest.mark.parametrize(
@@ -220,12 +226,24 @@ def test_threats_without_a_bad_word_are_marked(text: str, marked: str) -> None:
     [
         "I will never hurt you, I promise.",
         "I'm not going to kill him, relax.",
+        "I'm going to make sure they can't hurt you.",
+        "I will make sure nobody can hurt you.",
         "We will beat them in the final next season.",
         "We'll end them at the ballot box.",
         "I'll run you to the station after lunch.",
+        "I'll cut you a deal on the tickets.",
+        "I'm going to drown them in butter.",
+        "We're going to put him in hospital for more tests.",
+        "I'm going to bomb this exam.",
+        "Someone will get hurt if they don't fix this road.",
+        "Someone should hang up on these robocallers.",
+        "No child should be shot going to school.",
+        "This bill should be killed in committee.",
+        "We need to cut them some slack.",
+        "We're coming for you, Liverpool!",
         "The gunman shot him twice, police said.",
         "I'll kill some time in the library.",
     ],
 )
 def test_negated_or_figurative_harm_is_not_a_threat(text: str) -> None:
-    assert find_cues(normalize(text), THREAT) == []
+    assert find_cues(normalize(text), THREATS) == []

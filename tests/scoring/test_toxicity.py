@@ -50,8 +50,18 @@ def test_an_emoji_threat_is_flagged_with_the_emoji_as_evidence(engine: ScoringEn
     text = "I would love to 🔪 some 👳🏾"
     (verdict,) = engine.score([normalize(text)])
     assert {"threat", "identity_attack"} <= set(verdict.flags)
-    marked = {s.text for c in ("threat", "identity_attack") for s in verdict.evidence.get(c, []) if s.cue == "model"}
+    marked = {s.text for s in verdict.evidence["threat"] if s.cue == "model"}
     assert "👳🏾" in marked and all(text[s.start : s.end] == s.text for s in verdict.evidence["threat"])
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known miss of minilm-l6-toxicity-top3 since the stop-17 retrain: the token head marks the emoji under "
+    "threat and toxicity but not under identity_attack (identity-attack spans come from the news comments alone)",
+)
+def test_the_emoji_that_names_the_group_is_marked_as_the_identity_attack(engine: ScoringEngine) -> None:
+    (verdict,) = engine.score([normalize("I would love to 🔪 some 👳🏾")])
+    assert "👳🏾" in {s.text for s in verdict.evidence.get("identity_attack", []) if s.cue == "model"}
 
 
 def test_profanity_aimed_at_no_group_is_not_an_identity_attack_or_a_threat(engine: ScoringEngine) -> None:
