@@ -294,6 +294,7 @@ def choose_thresholds(probabilities: np.ndarray, targets: np.ndarray) -> tuple[d
         known = ~np.isnan(targets[:, column])
         labels = _binary(targets[known, column])
         scores = probabilities[known, column]
+        clean = labels == 0
         best, best_f1 = 0.5, -1.0
         within_fpr = NEVER
         for threshold in THRESHOLDS:
@@ -302,10 +303,9 @@ def choose_thresholds(probabilities: np.ndarray, targets: np.ndarray) -> tuple[d
             f1 = 2 * tp / max(1, int(flagged.sum()) + int(labels.sum()))
             if f1 > best_f1:
                 best, best_f1 = threshold, f1
-            if within_fpr == NEVER and float(flagged[labels == 0].mean()) <= REVIEW_FPR:
+            if within_fpr == NEVER and float(flagged[clean].mean()) <= REVIEW_FPR:
                 within_fpr = threshold
         best = min(best, within_fpr)
-        clean = labels == 0
         if clean.any():
             ceiling = (t for t in THRESHOLDS if t >= best and float((scores >= t)[clean].mean()) <= REVIEW_FPR_CEILING)
             best = next(ceiling, NEVER)
