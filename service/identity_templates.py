@@ -41,14 +41,14 @@ _TEMPLATES = (
 # words dilute it). Written for training, apart from the hand-written suites in tests/data/.
 _SHORT_TEMPLATES = (
     "I am {term}.",
-    "She is {term}.",
+    "Our neighbour is {term}.",
     "We are both {term}.",
     "My dentist is {term}.",
     "Our landlord is {term}.",
     "I have {term} friends.",
     "{Term} people live on our street.",
-    "{Article} {term} woman runs the corner shop.",
-    "He is {term} and works nights.",
+    "{Article} {term} family runs the corner shop.",
+    "My cousin is {term} and works nights.",
     "Being {term} is ordinary.",
     "{Term} people are welcome here.",
     "I like my {term} classmates.",
@@ -62,7 +62,9 @@ _GROUP_WORDS = (
     r"africans?", r"indians?", r"pakistanis?", r"syrians?", r"somalis?", r"latin[oax]s?", r"hispanics?",
     r"blacks?", r"whites?", r"roma", r"gypsies", r"indigenous", r"immigrants?", r"migrants?", r"refugees?",
     r"foreigners?", r"gays?", r"lesbians?", r"bisexuals?", r"trans", r"transgenders?", r"queers?", r"homosexuals?",
-    r"heterosexuals?", r"lgbtq?\+?", r"non-?binary", r"women", r"woman", r"girls?", r"females?", r"disabled",
+    r"heterosexuals?", r"israelis?", r"palestinians?", r"iraqis?", r"iranians?", r"turks?", r"turkish",
+    r"kurds?", r"kurdish", r"russians?", r"americans?", r"islamists?", r"males?", r"men", r"teenagers?",
+    r"lgbtq?\+?", r"non-?binary", r"women", r"woman", r"girls?", r"females?", r"disabled",
     r"disabilit(?:y|ies)", r"autistic", r"deaf", r"blind", r"elderly", r"old people",
 )  # fmt: skip
 _MENTIONS_GROUP = re.compile(rf"\b(?:{'|'.join(_GROUP_WORDS)})\b", re.IGNORECASE)

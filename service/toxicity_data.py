@@ -256,7 +256,7 @@ SOURCES: tuple[Source, ...] = (
         ("hatemoji-build/train.csv", "hatemoji-build/validation.csv", "hatemoji-build/test.csv"),
         _hatemoji,
         # Its contrasting pairs are the only rows that teach a quoted, negated or rejected slur from the real thing.
-        weight=2.0,
+        weight=4.0,
     ),
     Source(
         "stormfront",

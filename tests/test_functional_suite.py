@@ -29,20 +29,20 @@ MIN_SENTENCES = 20
 
 # What the shipped model passed, rounded down to two places: the regression guard.
 FLOORS = {
-    "threat_person": 0.68,
+    "threat_person": 0.62,
     "threat_person_profane": 0.9,
-    "threat_group": 0.62,
-    "dehumanising": 0.75,
+    "threat_group": 0.68,
+    "dehumanising": 0.78,
     "hate_no_swear": 0.65,
-    "implied_derogation": 0.4,
-    "slurs": 0.62,
-    "obfuscated": 0.46,
+    "implied_derogation": 0.5,
+    "slurs": 0.68,
+    "obfuscated": 0.5,
     "emoji_hate": 0.96,
     "identity_neutral_short": 1.0,
     "identity_positive": 0.9,
     "counter_speech": 0.48,
-    "negated_hate": 0.62,
-    "criticism_of_ideas": 0.93,
+    "negated_hate": 0.59,
+    "criticism_of_ideas": 0.9,
     "news_paragraphs": 1.0,
     "profanity_untargeted": 1.0,
 }
