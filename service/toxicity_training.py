@@ -296,19 +296,17 @@ def choose_thresholds(probabilities: np.ndarray, targets: np.ndarray) -> tuple[d
         scores = probabilities[known, column]
         clean = labels == 0
         best, best_f1 = 0.5, -1.0
-        within_fpr = NEVER
+        false_positive_rate: dict[float, float] = {}  # nan where no row is clean: then no bound is ever met
         for threshold in THRESHOLDS:
             flagged = scores >= threshold
             tp = int((flagged & (labels == 1)).sum())
             f1 = 2 * tp / max(1, int(flagged.sum()) + int(labels.sum()))
             if f1 > best_f1:
                 best, best_f1 = threshold, f1
-            if within_fpr == NEVER and float(flagged[clean].mean()) <= REVIEW_FPR:
-                within_fpr = threshold
-        best = min(best, within_fpr)
+            false_positive_rate[threshold] = float(flagged[clean].mean()) if clean.any() else float("nan")
+        best = min(best, next((t for t in THRESHOLDS if false_positive_rate[t] <= REVIEW_FPR), NEVER))
         if clean.any():
-            ceiling = (t for t in THRESHOLDS if t >= best and float((scores >= t)[clean].mean()) <= REVIEW_FPR_CEILING)
-            best = next(ceiling, NEVER)
+            best = next((t for t in THRESHOLDS if t >= best and false_positive_rate[t] <= REVIEW_FPR_CEILING), NEVER)
         review[category] = best
         reject[category] = NEVER
         for threshold in THRESHOLDS:
