@@ -25,6 +25,7 @@ from torch import nn
 from tqdm import tqdm
 
 from service.categories import SPAN_CATEGORIES
+from service.contrast_templates import contrast_rows
 from service.identity_templates import mentions_identity, neutral_identity_sentences
 from service.scoring.branch import pad_states
 from service.scoring.emoji_words import spell_emoji
@@ -49,6 +50,8 @@ TEMPLATE_WEIGHT = 3.0
 # Clean training rows that name an identity group weigh up to this many times more, so that such rows weigh as much
 # clean as toxic (balance_identity_mentions).
 IDENTITY_BALANCE_MAX = 4.0
+# Rows the project wrote for training rather than read from a source: balanced as written, never weighed up.
+WRITTEN_SOURCES = ("templates", "contrast")
 # Review: the lower of the threshold that maximises F1 on the validation mix and the lowest whose false-positive rate
 # there stays within REVIEW_FPR: a review queue is read by people, so a rare category (threat, severe toxicity) gets
 # the recall its few positives cannot buy through F1. Then it is raised, if need be, until no more than
@@ -97,6 +100,11 @@ def load_rows(datasets: Path, sample: float = 1.0, extra: Sequence[Source] = ())
         rows += read_source(source, datasets, SEED, exclude)
     templates = [t for t in neutral_identity_sentences() if " ".join(t.split()).lower() not in exclude]
     rows += [Row(t, "templates", dict.fromkeys(CATEGORIES, 0.0), "train", weight=TEMPLATE_WEIGHT) for t in templates]
+    rows += [
+        Row(text, "contrast", labels, "train", weight=TEMPLATE_WEIGHT)
+        for text, labels in contrast_rows()
+        if " ".join(text.split()).lower() not in exclude
+    ]
     if sample < 1.0:
         rows = [r for r in rows if int(hashlib.sha256(r.text.encode()).hexdigest()[:8], 16) < sample * 2**32]
     return rows
@@ -119,13 +127,14 @@ def balance_identity_mentions(rows: list[Row]) -> tuple[list[Row], dict[str, flo
     toxic: dict[str, float] = defaultdict(float)
     clean: dict[str, float] = defaultdict(float)
     for row, names in zip(rows, named, strict=True):
-        if not names:
+        if not names or row.source in WRITTEN_SOURCES:
             continue
         if row.labels["toxicity"] == 0.0:
             clean[row.source] += row.weight
         elif (row.labels["identity_attack"] or 0.0) >= 0.5:
             toxic[row.source] += row.weight * positive_weight
     factors = {source: round(min(IDENTITY_BALANCE_MAX, max(1.0, toxic[source] / clean[source])), 4) for source in clean}
+    factors.update(dict.fromkeys(WRITTEN_SOURCES, 1.0))
     balanced = [
         replace(r, weight=r.weight * factors[r.source]) if names and r.labels["toxicity"] == 0.0 else r
         for r, names in zip(rows, named, strict=True)
@@ -404,7 +413,7 @@ def train(
     branch.save(branch_file)
     counts = {
         name: {s: sum(1 for e in by_split[s] if e.row.source == name) for s in by_split}
-        for name in [*source_names, "templates"]
+        for name in [*source_names, *WRITTEN_SOURCES]
     }
     payload: dict[str, Any] = {
         "model": f"minilm-l6-toxicity-top{BRANCH_LAYERS}",
@@ -434,6 +443,7 @@ def train(
             for s in sources
         },
         "template_negatives": counts["templates"]["train"],
+        "contrast_rows": counts["contrast"]["train"],
         "identity_balance": identity_balance,
         "review_thresholds": review,
         "reject_thresholds": reject,
@@ -557,9 +567,14 @@ the machine that wrote this card, both training runs included).
   Stormfront, ToxiGen and HateXplain's hate speech give identity attack; HatemojiBuild's threatening language gives
   threat; OLID's untargeted profanity gives obscene; Davidson's votes give soft toxicity and identity attack.
 - **Extra negatives**: {payload["template_negatives"]} templated neutral sentences naming identity groups
-  (`service/identity_templates.py`), training rows only, at weight {TEMPLATE_WEIGHT:g}. The project's
-  hand-written suites in `tests/data/` are dropped from every source before splitting, so no test sentence is
-  trained on.
+  (`service/identity_templates.py`), and {payload.get("contrast_rows", 0)} contrasting sentences
+  (`service/contrast_templates.py`): a hateful claim about a group beside its negation and its rejection, a threat
+  beside a harmless promise of the same frame, and threats against groups; training rows only, at weight
+  {TEMPLATE_WEIGHT:g}, never weighed up by the identity balance. The project's hand-written suites in `tests/data/`
+  are dropped from every source before splitting, so no test sentence is trained on; the contrast frames were
+  written apart from the functional suite and in other words, but they teach the same behaviours, so the suite's
+  negation, counter-speech and threat rates are the ones they lift most (the other sources' test figures are the
+  check that does not share their authors).
 - **Identity balance**: clean training rows that name an identity group weigh more, source by source, until they
   weigh as much as the identity attacks that name one, counted at identity attack's positive weight (at most
   {IDENTITY_BALANCE_MAX:g}x, in every category; `balance_identity_mentions`): {balance}.

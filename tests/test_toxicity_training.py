@@ -14,7 +14,13 @@ import numpy as np
 
 from service.scoring.models import ARTIFACTS
 from service.toxicity_data import CATEGORIES, SOURCE_NAMES, Row
-from service.toxicity_training import IDENTITY_BALANCE_MAX, balance_identity_mentions, choose_thresholds, train
+from service.toxicity_training import (
+    IDENTITY_BALANCE_MAX,
+    WRITTEN_SOURCES,
+    balance_identity_mentions,
+    choose_thresholds,
+    train,
+)
 from tests.conftest import ROOT
 from tests.tiny_datasets import write_tiny_datasets
 
@@ -32,7 +38,8 @@ def test_training_is_reproducible_reports_every_source_and_never_touches_the_shi
     assert set(payload["sources"]) == set(SOURCE_NAMES)
     assert set(payload["figures"]["per_source"]) <= set(SOURCE_NAMES)
     assert payload["figures"]["left_out"]["source"] == "olid"
-    assert set(payload["identity_balance"]) <= {*SOURCE_NAMES, "templates"}
+    assert set(payload["identity_balance"]) <= {*SOURCE_NAMES, *WRITTEN_SOURCES}
+    assert payload["contrast_rows"] > 0
     for kind in ("review_thresholds", "reject_thresholds"):
         assert set(payload[kind]) == set(CATEGORIES)
     card = report.card.read_text()
@@ -101,3 +108,13 @@ def test_clean_rows_that_name_a_group_weigh_as_much_as_the_attacks_that_do_withi
     assert weights["a gay couple runs the shop"] == 1.0, "only training rows are weighed"
     assert weights["the bus was late again 0"] == 1.0, "rows that name no group keep their weight"
     assert weights["those muslims are a plague 0"] == 1.0, "the attacks keep theirs"
+
+
+def test_sentences_the_project_wrote_keep_the_weight_they_were_written_with() -> None:
+    rows = [
+        *(_row(f"gay people ruin everything {i}", "contrast", toxic=True) for i in range(40)),
+        _row("gay people do not ruin anything", "contrast", toxic=False),
+    ]
+    balanced, factors = balance_identity_mentions(rows)
+    assert factors["contrast"] == 1.0
+    assert {row.weight for row in balanced} == {1.0}

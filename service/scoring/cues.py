@@ -97,11 +97,10 @@ CONSPIRACY_CUES: tuple[CueFamily, ...] = (
 
 # A threat's speaker and intent: "I'll", "we are going to", "imma", up to four words before the harm ("I will find
 # you and hurt you"), none of them a negation or a safeguard ("I'll make sure nobody can hurt you" is no threat).
-_APOSTROPHE = "['\u2019]"
 _SPEAKER_INTENDS = (
-    rf"(?:(?:i|we)(?:{_APOSTROPHE}ll| will| shall|{_APOSTROPHE}m going to| am going to|{_APOSTROPHE}m gonna| am gonna|"
-    rf"{_APOSTROPHE}re going to| are going to|{_APOSTROPHE}re gonna| are gonna| gonna)|imma|i{_APOSTROPHE}ma)"
-    rf"(?: (?![\w']*n{_APOSTROPHE}t\b|not\b|never\b|no\b|nobody\b|no one\b|sure\b|stop\b|protect\b)[\w']+){{0,4}}?"
+    r"(?:(?:i|we)(?:'ll| will| shall|'m going to| am going to|'m gonna| am gonna|"
+    r"'re going to| are going to|'re gonna| are gonna| gonna)|imma|i'ma)"
+    r"(?: (?![\w']*n't\b|not\b|never\b|no\b|nobody\b|no one\b|sure\b|stop\b|protect\b)[\w']+){0,4}?"
 )
 _VICTIM = (
     r"(?:you|u|him|her|them|y'all|every one of you|all of you|your (?:\w+ )?(?:family|kids|children|wife|husband))"
@@ -127,7 +126,7 @@ _PLACE_OF_PEOPLE = (
 TOXICITY_CUES: tuple[CueFamily, ...] = (
     _family(
         "profanity",
-        0.75,
+        0.8,
         r"f+u+c+k+\w*",
         r"motherf\w*",
         r"shit\w*",
@@ -143,7 +142,7 @@ TOXICITY_CUES: tuple[CueFamily, ...] = (
     ),
     _family(
         "insult",
-        0.75,
+        0.8,
         r"idiot(?:s|ic)?",
         r"moron(?:s|ic)?",
         r"imbeciles?",
@@ -155,7 +154,7 @@ TOXICITY_CUES: tuple[CueFamily, ...] = (
     ),
     _family(
         "dehumanising",
-        0.75,
+        0.8,
         r"(?:are|is|be|like) (?:vermin|cockroaches|subhumans?|sub-humans?)",
         r"(?:animals|savages|parasites|rats) (?:who|that) (?:should|must|need to) be",
         r"should (?:all )?be (?:exterminated|wiped out|driven out|gassed|deported|put down)",
@@ -182,7 +181,7 @@ TOXICITY_CUES: tuple[CueFamily, ...] = (
         r"(?:someone|somebody) (?:should|needs? to|ought to|has to|must) (?:\w+ )?(?:kill|shoot|stab|murder|poison|"
         r"lynch|behead) (?:him|her|them|that \w+|the \w+)",
         r"(?:someone|somebody) (?:should|needs? to|ought to|has to|must) (?:run|beat|string) (?:\w+ ){1,2}(?:over|up)",
-        rf"(?:let{_APOSTROPHE}?s|let us|we should|we must|we need to|we have to) (?:\w+ ){{0,2}}?{_HARM_TO_PERSON}",
+        rf"(?:let'?s|let us|we should|we must|we need to|we have to) (?:\w+ ){{0,2}}?{_HARM_TO_PERSON}",
         r"(?:they|he|she|them|those \w+|these \w+) should (?:all )?be (?:shot|hanged|hung|lynched|beheaded|gassed)",
         r"should all be (?:shot|hanged|hung|killed|executed|lynched|beheaded|gassed|burned alive|burnt alive)",
         # Intimidation that names no weapon.
@@ -227,13 +226,19 @@ def _widen_to_words(original: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+# Typographic apostrophes, as phones and word processors type them, read as the ASCII one the patterns spell. One
+# character for one, so offsets into the folded text are offsets into the text.
+_APOSTROPHES = str.maketrans(dict.fromkeys("\u2018\u2019\u02bc", "'"))
+
+
 def match_cues(text: str, families: tuple[CueFamily, ...] = CONSPIRACY_CUES) -> list[Evidence]:
     """Every cue match in the normalised text, at offsets into it, in reading order."""
     found: list[Evidence] = []
+    folded = text.translate(_APOSTROPHES)
     for family in families:
-        for match in family.pattern.finditer(text):
+        for match in family.pattern.finditer(folded):
             if match.start() != match.end():
-                found.append(Evidence(match.start(), match.end(), match.group(), family.name))
+                found.append(Evidence(match.start(), match.end(), text[match.start() : match.end()], family.name))
     found.sort(key=lambda e: (e.start, e.end))
     return found
 

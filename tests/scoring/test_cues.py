@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from service.scoring.cues import CONSPIRACY_CUES, TOXICITY_CUES, Evidence, cue_score, find_cues
+from service.scoring.cues import CONSPIRACY_CUES, CUE_CATEGORIES, TOXICITY_CUES, Evidence, cue_score, find_cues
 from service.scoring.normalize import normalize
 
 FAMILIES = {family.name: family for family in CONSPIRACY_CUES}
@@ -247,3 +247,43 @@ def test_a_direct_threat_is_marked_by_both_families_and_reaches_reject() -> None
 )
 def test_negated_or_figurative_harm_is_not_a_threat(text: str) -> None:
     assert find_cues(normalize(text), THREATS) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "cue"),
+    [
+        ("you\u2019re stupid and everyone knows it", "insult"),
+        ("I\u2019ll stab you", "threat"),
+        ("i\u2019m coming for you", "violence"),
+        ("let\u2019s shoot every last one of them", "violence"),
+        ("he is just the CIA\u2019s puppet", "puppet_masters"),
+        ("they don\u2019t want you to know this", "suppressed_truth"),
+    ],
+)
+def test_a_typographic_apostrophe_matches_where_the_ascii_one_does_and_the_evidence_keeps_the_author_s(
+    text: str, cue: str
+) -> None:
+    ascii_text = text.replace("\u2019", "'")
+    typographic = find_cues(normalize(text), CONSPIRACY_CUES + TOXICITY_CUES)
+    straight = find_cues(normalize(ascii_text), CONSPIRACY_CUES + TOXICITY_CUES)
+    assert [(e.start, e.end, e.cue) for e in typographic] == [(e.start, e.end, e.cue) for e in straight]
+    assert cue in {e.cue for e in typographic}
+    assert all("\u2019" in e.text for e in typographic if e.cue == cue)
+
+
+def test_each_toxicity_cue_sends_its_own_category_to_review_under_the_shipped_policy() -> None:
+    """The floor a cue sets under its own category (profanity under obscene, a slur of kind under identity attack) is
+    its family's weight; a retrain that raises that category's review threshold above it makes the cue flag only
+    `toxicity`, so this fails and says which family to raise."""
+    from service.config import Settings
+    from service.policy import load_policy
+
+    policy = load_policy(Settings.model_validate({}))
+    weights = {family.name: family.weight for family in TOXICITY_CUES}
+    below = {
+        cue: (weights[cue], policy.review[own])
+        for cue, own in CUE_CATEGORIES.items()
+        if weights[cue] < policy.review[own]
+    }
+    assert below == {}
+    assert min(weights.values()) >= policy.review["toxicity"]

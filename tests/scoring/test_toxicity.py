@@ -34,11 +34,6 @@ def test_a_threat_without_a_bad_word_is_flagged_with_the_words_that_carry_it(eng
     assert all(text[s.start : s.end] == s.text for s in spans)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known miss of minilm-l6-toxicity-top3: the token head marks no word of it as a threat (only the news "
-    "comments mark threat spans: 84 of their training and validation comments); the threat cue phrase finds it instead",
-)
 def test_the_model_itself_marks_the_words_of_a_threat_without_a_bad_word(engine: ScoringEngine) -> None:
     text = "I will find you and  hurt you."
     (verdict,) = engine.score([normalize(text)])
@@ -54,11 +49,6 @@ def test_an_emoji_threat_is_flagged_with_the_emoji_as_evidence(engine: ScoringEn
     assert "👳🏾" in marked and all(text[s.start : s.end] == s.text for s in verdict.evidence["threat"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known miss of minilm-l6-toxicity-top3 since the stop-17 retrain: the token head marks the emoji under "
-    "threat and toxicity but not under identity_attack (identity-attack spans come from the news comments alone)",
-)
 def test_the_emoji_that_names_the_group_is_marked_as_the_identity_attack(engine: ScoringEngine) -> None:
     (verdict,) = engine.score([normalize("I would love to 🔪 some 👳🏾")])
     assert "👳🏾" in {s.text for s in verdict.evidence.get("identity_attack", []) if s.cue == "model"}
