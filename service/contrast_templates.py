@@ -26,7 +26,7 @@ GROUPS = (
     "blind people", "disabled people", "autistic people", "old people", "immigrants", "refugees", "migrants",
 )  # fmt: skip
 
-# Each list is cycled against the groups, so every group meets several words and no pairing repeats in a frame.
+# Cycled against the groups: each group gets one of these nouns and one group threat, and the groups share them out.
 _SLURS_OF_KIND = ("parasites", "animals", "rats", "a plague", "scum", "savages", "trash", "a cancer", "filth")
 _HATEFUL = (
     "{G} are {noun}.",

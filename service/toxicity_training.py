@@ -571,10 +571,11 @@ the machine that wrote this card, both training runs included).
   (`service/contrast_templates.py`): a hateful claim about a group beside its negation and its rejection, a threat
   beside a harmless promise of the same frame, and threats against groups; training rows only, at weight
   {TEMPLATE_WEIGHT:g}, never weighed up by the identity balance. The project's hand-written suites in `tests/data/`
-  are dropped from every source before splitting, so no test sentence is trained on; the contrast frames were
-  written apart from the functional suite and in other words, but they teach the same behaviours, so the suite's
-  negation, counter-speech and threat rates are the ones they lift most (the other sources' test figures are the
-  check that does not share their authors).
+  are dropped from every source before splitting, so no test sentence is trained on; the contrast frames are
+  none of the functional suite's sentences, but the same project wrote both, they teach the same behaviours and some
+  share phrasing with it ("Immigrants are a plague." beside a suite sentence that opens so, "I will stab you"), so
+  the suite's negation, counter-speech, dehumanising and threat rates are the ones they flatter most (the other
+  sources' test figures are the check that does not share their authors).
 - **Identity balance**: clean training rows that name an identity group weigh more, source by source, until they
   weigh as much as the identity attacks that name one, counted at identity attack's positive weight (at most
   {IDENTITY_BALANCE_MAX:g}x, in every category; `balance_identity_mentions`): {balance}.

@@ -3,6 +3,7 @@ every threat with a harmless promise of the same frame, and none of them is a se
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 from service.categories import TOXICITY_CATEGORIES
@@ -26,8 +27,9 @@ def test_each_hateful_claim_has_a_negation_and_a_rejection_so_the_words_alone_de
     # Two clean sentences (negated, rejected) per hateful one, and one harmless promise per threat against a person.
     assert kinds["clean"] == 2 * kinds["hateful"] + kinds["person threat"]
     for group in GROUPS:
-        about = [labels for text, labels in rows if group.lower() in text.lower()]
-        assert Counter(_kind(labels) for labels in about)["hateful"] >= 5, group
+        names = re.compile(rf"\b{re.escape(group)}\b", re.IGNORECASE)  # whole words: "men" is not in "women"
+        about = Counter(_kind(labels) for text, labels in rows if names.search(text))
+        assert (about["hateful"], about["clean"], about["group threat"]) == (6, 12, 1), group
 
 
 def test_abusive_rows_say_only_what_the_sentence_shows_and_clean_rows_are_clean_in_every_category() -> None:

@@ -7,7 +7,15 @@ from typing import Any
 
 import pytest
 
-from service.scoring.cues import CONSPIRACY_CUES, CUE_CATEGORIES, TOXICITY_CUES, Evidence, cue_score, find_cues
+from service.scoring.cues import (
+    CONSPIRACY_CUES,
+    CUE_CATEGORIES,
+    TOXICITY_CUES,
+    Evidence,
+    cue_score,
+    find_cues,
+    match_cues,
+)
 from service.scoring.normalize import normalize
 
 FAMILIES = {family.name: family for family in CONSPIRACY_CUES}
@@ -268,7 +276,9 @@ def test_a_typographic_apostrophe_matches_where_the_ascii_one_does_and_the_evide
     straight = find_cues(normalize(ascii_text), CONSPIRACY_CUES + TOXICITY_CUES)
     assert [(e.start, e.end, e.cue) for e in typographic] == [(e.start, e.end, e.cue) for e in straight]
     assert cue in {e.cue for e in typographic}
-    assert all("\u2019" in e.text for e in typographic if e.cue == cue)
+    # The match itself, before it is mapped back to the original, reads the author's character, not the folded one.
+    matched = match_cues(normalize(text).text, CONSPIRACY_CUES + TOXICITY_CUES)
+    assert all("\u2019" in e.text for e in matched if e.cue == cue)
 
 
 def test_each_toxicity_cue_sends_its_own_category_to_review_under_the_shipped_policy() -> None:
