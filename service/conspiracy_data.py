@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sacremoses import MosesDetokenizer
 
-from service.toxicity_data import split_of
+from service.toxicity_data import split_of, text_key
 
 # What a `Can't tell` row of PsyCoMark counts as; None drops it. Chosen by measurement (the model card).
 Unsure = float | None
@@ -120,7 +120,7 @@ def read_source(source: Source, root: Path, seed: int, unsure: Unsure, exclude: 
     rows: list[Row] = []
     seen: set[str] = set()
     for text, label, is_unsure in source.read(root, unsure):
-        key = " ".join(text.split()).lower()
+        key = text_key(text)
         if not key or key in seen or key in exclude:
             continue
         seen.add(key)

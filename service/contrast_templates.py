@@ -13,9 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from service.categories import TOXICITY_CATEGORIES
-
-Labels = dict[str, float | None]
+from service.toxicity_data import Labels, clean_labels, known_labels
 
 # Plural forms, so that each fits "___ are ...".
 GROUPS = (
@@ -71,14 +69,6 @@ _GROUP_THREATS = (
 )
 
 
-def _labels(**known: float) -> Labels:
-    return {category: known.get(category) for category in TOXICITY_CATEGORIES}
-
-
-def _clean() -> Labels:
-    return dict.fromkeys(TOXICITY_CATEGORIES, 0.0)
-
-
 def _fill(frame: str, group: str, noun: str) -> str:
     text = frame.format(g=group, G=group[0].upper() + group[1:], noun=noun)
     return text[0].upper() + text[1:]
@@ -91,12 +81,12 @@ def contrast_rows() -> Iterator[tuple[str, Labels]]:
     for index, group in enumerate(GROUPS):
         noun = _SLURS_OF_KIND[index % len(_SLURS_OF_KIND)]
         for hateful, negated, rejected in zip(_HATEFUL, _NEGATED, _REJECTED, strict=True):
-            yield (_fill(hateful, group, noun), _labels(toxicity=1.0, identity_attack=1.0))
-            yield (_fill(negated, group, noun), _clean())
-            yield (_fill(rejected, group, noun), _clean())
+            yield (_fill(hateful, group, noun), known_labels(toxicity=1.0, identity_attack=1.0))
+            yield (_fill(negated, group, noun), clean_labels())
+            yield (_fill(rejected, group, noun), clean_labels())
         threat = _GROUP_THREATS[index % len(_GROUP_THREATS)]
-        yield (_fill(threat, group, noun), _labels(toxicity=1.0, threat=1.0, identity_attack=1.0))
+        yield (_fill(threat, group, noun), known_labels(toxicity=1.0, threat=1.0, identity_attack=1.0))
     for frame in _PERSON_FRAMES:
         for harm, harmless in zip(_HARMS, _HARMLESS, strict=True):
-            yield (frame.format(verb=harm), _labels(toxicity=1.0, threat=1.0))
-            yield (frame.format(verb=harmless), _clean())
+            yield (frame.format(verb=harm), known_labels(toxicity=1.0, threat=1.0))
+            yield (frame.format(verb=harmless), clean_labels())

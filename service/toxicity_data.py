@@ -53,11 +53,13 @@ class Source:
     cap: int | None = None
 
 
-def _labels(**known: float | None) -> Labels:
+def known_labels(**known: float | None) -> Labels:
+    """The categories given, every other one unknown (None: masked in the loss)."""
     return {category: known.get(category) for category in CATEGORIES}
 
 
-def _clean() -> Labels:
+def clean_labels() -> Labels:
+    """Not toxic in any category."""
     return dict.fromkeys(CATEGORIES, 0.0)
 
 
@@ -90,7 +92,7 @@ def _toxic_spans(root: Path) -> Read:
         if not votes:
             continue
         count = len(votes)
-        labels = _labels(toxicity=_share([toxic for toxic, _ in votes]))
+        labels = known_labels(toxicity=_share([toxic for toxic, _ in votes]))
         for category in ("insult", "threat", "identity_attack", "obscene"):
             labels[category] = _share([any(_SPAN_TYPES.get(t) == category for *_, t in marked) for _, marked in votes])
         # Each character's share of raters per category, merged into runs of equal shares.
@@ -103,7 +105,7 @@ def _toxic_spans(root: Path) -> Read:
                         covered.update(range(max(0, start), min(len(text), end)))
                 for index in covered:
                     shares[index][category] = shares[index].get(category, 0.0) + 1 / count
-        yield text, _clean() if labels["toxicity"] == 0 else labels, None, tuple(_runs(shares))
+        yield text, clean_labels() if labels["toxicity"] == 0 else labels, None, tuple(_runs(shares))
 
 
 def _runs(shares: list[dict[str, float]]) -> Iterator[tuple[int, int, dict[str, float]]]:
@@ -118,22 +120,22 @@ def _runs(shares: list[dict[str, float]]) -> Iterator[tuple[int, int, dict[str, 
 def _olid(root: Path) -> Read:
     for row in _read_csv(root / "olid-training.csv"):
         if row["subtask_a"] == "NOT":
-            yield row["tweet"], _clean(), None, ()
+            yield row["tweet"], clean_labels(), None, ()
         elif row["subtask_b"] == "UNT":  # untargeted profanity: offensive, obscene, aimed at no one
-            untargeted = _labels(toxicity=1.0, obscene=1.0, insult=0.0, threat=0.0, identity_attack=0.0)
+            untargeted = known_labels(toxicity=1.0, obscene=1.0, insult=0.0, threat=0.0, identity_attack=0.0)
             yield row["tweet"], untargeted, None, ()
         else:  # a targeted insult or threat; which of the two is not said, most are insults
-            yield row["tweet"], _labels(toxicity=1.0, insult=0.8), None, ()
+            yield row["tweet"], known_labels(toxicity=1.0, insult=0.8), None, ()
 
 
 def _hatexplain(root: Path) -> Read:
     for row in _read_csv(root / "hatexplain.csv"):
         if row["label"] == "0":
-            yield row["text"], _clean(), None, ()
+            yield row["text"], clean_labels(), None, ()
         elif row["label"] == "1":
-            yield row["text"], _labels(toxicity=1.0), None, ()
+            yield row["text"], known_labels(toxicity=1.0), None, ()
         else:
-            yield row["text"], _labels(toxicity=1.0, identity_attack=1.0), None, ()
+            yield row["text"], known_labels(toxicity=1.0, identity_attack=1.0), None, ()
 
 
 _ABUSE_LEVELS = ("1", "0", "-1", "-2", "-3")  # not abusive ... very strongly abusive
@@ -168,14 +170,14 @@ def _convabuse(root: Path) -> Read:
             if not abusive or not row["user"].strip():
                 continue
             count = len(abusive)
-            labels = _labels(
+            labels = known_labels(
                 toxicity=sum(abusive) / count,
                 severe_toxicity=sum(severe) / count,
                 sexual_explicit=sum(sexual) / count,
                 identity_attack=sum(identity) / count,
                 insult=sum(personal) / count,
             )
-            yield row["user"], _clean() if labels["toxicity"] == 0 else labels, split, ()
+            yield row["user"], clean_labels() if labels["toxicity"] == 0 else labels, split, ()
 
 
 def _hatemoji(root: Path) -> Read:
@@ -183,30 +185,30 @@ def _hatemoji(root: Path) -> Read:
         for row in _read_csv(root / "hatemoji-build" / name):
             if row["label_gold"] == "1":
                 threat = 1.0 if row["type"] == "threateninglanguage" else None
-                yield row["text"], _labels(toxicity=1.0, identity_attack=1.0, threat=threat), split, ()
+                yield row["text"], known_labels(toxicity=1.0, identity_attack=1.0, threat=threat), split, ()
             else:
-                yield row["text"], _clean() | {"obscene": None}, split, ()
+                yield row["text"], clean_labels() | {"obscene": None}, split, ()
 
 
 def _stormfront(root: Path) -> Read:
     for row in _read_csv(root / "stormfront.csv"):
         if row["label"] == "hate":
-            yield row["text"], _labels(toxicity=1.0, identity_attack=1.0), None, ()
+            yield row["text"], known_labels(toxicity=1.0, identity_attack=1.0), None, ()
         elif row["label"] == "noHate":
-            yield row["text"], _clean(), None, ()
+            yield row["text"], clean_labels(), None, ()
 
 
 def _toxigen(root: Path) -> Read:
     for row in _read_csv(root / "toxigen-seeds.csv"):
         if row["label"] == "hate":
-            yield row["text"], _labels(toxicity=1.0, identity_attack=1.0), None, ()
+            yield row["text"], known_labels(toxicity=1.0, identity_attack=1.0), None, ()
         else:
-            yield row["text"], _clean(), None, ()
+            yield row["text"], clean_labels(), None, ()
 
 
 def _wikipedia(root: Path) -> Read:
     for row in _read_csv(root / "wikipedia-talk.csv"):
-        yield row["text"], _labels(toxicity=1.0) if row["label"] == "1" else _clean(), None, ()
+        yield row["text"], known_labels(toxicity=1.0) if row["label"] == "1" else clean_labels(), None, ()
 
 
 def _davidson(root: Path) -> Read:
@@ -214,9 +216,9 @@ def _davidson(root: Path) -> Read:
         count = int(row["count"])
         hate, offensive = int(row["hate_speech"]) / count, int(row["offensive_language"]) / count
         if hate + offensive == 0:
-            yield row["tweet"], _clean(), None, ()
+            yield row["tweet"], clean_labels(), None, ()
         else:
-            yield row["tweet"], _labels(toxicity=hate + offensive, identity_attack=hate), None, ()
+            yield row["tweet"], known_labels(toxicity=hate + offensive, identity_attack=hate), None, ()
 
 
 SOURCES: tuple[Source, ...] = (
@@ -312,6 +314,11 @@ def _is_positive(labels: Labels) -> bool:
     return (labels["toxicity"] or 0.0) >= 0.5
 
 
+def text_key(text: str) -> str:
+    """A text as duplicates and the test-sentence exclusion compare it: whitespace collapsed, lower case."""
+    return " ".join(text.split()).lower()
+
+
 def read_source(source: Source, root: Path, seed: int, exclude: frozenset[str] = frozenset()) -> list[Row]:
     """One source's rows with their splits; texts in `exclude` (the project's own test sentences) are dropped.
 
@@ -321,7 +328,7 @@ def read_source(source: Source, root: Path, seed: int, exclude: frozenset[str] =
     rows: list[Row] = []
     seen: set[str] = set()
     for text, labels, given_split, spans in source.read(root):
-        key = " ".join(text.split()).lower()
+        key = text_key(text)
         if not key or key in seen or key in exclude:
             continue
         seen.add(key)
@@ -372,7 +379,7 @@ def feedback_labels(attribute: str, value: float) -> Labels | None:
     (which category is not said). A status of value 0 (not approved) says nothing either way.
     """
     if attribute in _CLEAN_STATUSES:
-        return _clean() if value >= 0.5 else None
+        return clean_labels() if value >= 0.5 else None
     if attribute in _REMOVED_STATUSES:
         return {"toxicity": 1.0} if value >= 0.5 else None
     category = attribute if attribute in CATEGORIES else PERSPECTIVE_ATTRIBUTES.get(attribute)
@@ -423,11 +430,11 @@ def read_feedback(paths: Iterable[Path]) -> FeedbackRows:
                     continue
                 attribute = row["attribute"] or ""
                 found = feedback_labels(attribute, value)
-                key = " ".join((row["text"] or "").split()).lower()
+                key = text_key(row["text"] or "")
                 if found is None or not key:
                     skipped[(attribute or "no attribute") if found is None else "empty text"] += 1
                     continue
-                text, labels = merged.setdefault(key, (row["text"], _labels()))
+                text, labels = merged.setdefault(key, (row["text"], known_labels()))
                 labels.update(found)
     texts = []
     for text, labels in merged.values():

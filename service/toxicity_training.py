@@ -32,7 +32,7 @@ from service.scoring.emoji_words import spell_emoji
 from service.scoring.models import ARTIFACTS, MiniLMEncoder, shared_encoder
 from service.scoring.normalize import normalize
 from service.scoring.toxicity import ToxicityBranch, new_branch
-from service.toxicity_data import CATEGORIES, DEFAULT_LEAVE_OUT, SOURCES, Row, Source, read_source
+from service.toxicity_data import CATEGORIES, DEFAULT_LEAVE_OUT, SOURCES, Row, Source, read_source, text_key
 
 SEED = 20261201
 ARTIFACT_NAME = "toxicity-minilm-top3.json"
@@ -87,7 +87,7 @@ def project_test_sentences() -> frozenset[str]:
     for path in sorted(folder.glob("*.jsonl")) if folder.is_dir() else ():
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
-                found.add(" ".join(str(json.loads(line).get("text", "")).split()).lower())
+                found.add(text_key(str(json.loads(line).get("text", ""))))
     return frozenset(found)
 
 
@@ -98,12 +98,12 @@ def load_rows(datasets: Path, sample: float = 1.0, extra: Sequence[Source] = ())
     rows: list[Row] = []
     for source in (*SOURCES, *extra):
         rows += read_source(source, datasets, SEED, exclude)
-    templates = [t for t in neutral_identity_sentences() if " ".join(t.split()).lower() not in exclude]
+    templates = [t for t in neutral_identity_sentences() if text_key(t) not in exclude]
     rows += [Row(t, "templates", dict.fromkeys(CATEGORIES, 0.0), "train", weight=TEMPLATE_WEIGHT) for t in templates]
     rows += [
         Row(text, "contrast", labels, "train", weight=TEMPLATE_WEIGHT)
         for text, labels in contrast_rows()
-        if " ".join(text.split()).lower() not in exclude
+        if text_key(text) not in exclude
     ]
     if sample < 1.0:
         rows = [r for r in rows if int(hashlib.sha256(r.text.encode()).hexdigest()[:8], 16) < sample * 2**32]
@@ -123,11 +123,11 @@ def balance_identity_mentions(rows: list[Row]) -> tuple[list[Row], dict[str, flo
     train = [r for r in rows if r.split == "train" and r.labels["identity_attack"] is not None]
     attacks = sum((r.labels["identity_attack"] or 0.0) >= 0.5 for r in train)
     positive_weight = min(MAX_POS_WEIGHT, max(1.0, (len(train) - attacks) / max(1, attacks)))
-    named = [r.split == "train" and mentions_identity(r.text) for r in rows]
+    named = [r.split == "train" and r.source not in WRITTEN_SOURCES and mentions_identity(r.text) for r in rows]
     toxic: dict[str, float] = defaultdict(float)
     clean: dict[str, float] = defaultdict(float)
     for row, names in zip(rows, named, strict=True):
-        if not names or row.source in WRITTEN_SOURCES:
+        if not names:
             continue
         if row.labels["toxicity"] == 0.0:
             clean[row.source] += row.weight
