@@ -23,13 +23,13 @@ IDENTITY_TERMS = (
 
 _TEMPLATES = (
     "My {term} neighbour helped us move the furniture last weekend.",
-    "I am {article} {term} reader and I found this report useful.",
-    "The {term} community centre is hosting a book sale on Saturday.",
-    "{Term} families have lived in this town for generations.",
+    "I am {article} {term} reader, and this report was useful to me.",
+    "A book sale is on at the {term} community hall this Saturday.",
+    "{Term} families have been part of this town for generations.",
     "The reporter spoke with several {term} residents about the flooding.",
     "Our {term} colleague gave a talk on budgeting at work today.",
-    "{Term} voters turned out in large numbers, the count shows.",
-    "As {article} {term} person I see this a little differently, but thanks for the article.",
+    "Many {term} voters went to the polls, the count shows.",
+    "Speaking as {article} {term} person, I read this another way, but thanks for the article.",
     "The school hired {article} {term} teacher to lead the science club.",
     "{Term} students organised a charity run for the hospital.",
     "{Article} {term} couple opened the new bakery on the main street.",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -32,7 +33,16 @@ from service.scoring.emoji_words import spell_emoji
 from service.scoring.models import ARTIFACTS, MiniLMEncoder, shared_encoder
 from service.scoring.normalize import normalize
 from service.scoring.toxicity import ToxicityBranch, new_branch
-from service.toxicity_data import CATEGORIES, DEFAULT_LEAVE_OUT, SOURCES, Row, Source, read_source, text_key
+from service.toxicity_data import (
+    CATEGORIES,
+    DEFAULT_LEAVE_OUT,
+    SOURCES,
+    Row,
+    Source,
+    clean_labels,
+    read_source,
+    text_key,
+)
 
 SEED = 20261201
 ARTIFACT_NAME = "toxicity-minilm-top3.json"
@@ -52,6 +62,8 @@ TEMPLATE_WEIGHT = 3.0
 IDENTITY_BALANCE_MAX = 4.0
 # Rows the project wrote for training rather than read from a source: balanced as written, never weighed up.
 WRITTEN_SOURCES = ("templates", "contrast")
+# A written training sentence sharing a run of this many words with a test sentence is left out (written_rows).
+SHARED_RUN_WORDS = 4
 # Review: the lower of the threshold that maximises F1 on the validation mix and the lowest whose false-positive rate
 # there stays within REVIEW_FPR: a review queue is read by people, so a rare category (threat, severe toxicity) gets
 # the recall its few positives cannot buy through F1. Then it is raised, if need be, until no more than
@@ -80,31 +92,55 @@ class Example:
     token_targets: np.ndarray | None  # (tokens, 5) rater shares, news comments only
 
 
+def _suite_texts() -> list[str]:
+    folder = Path(__file__).resolve().parent.parent / "tests" / "data"
+    return [
+        str(json.loads(line).get("text", ""))
+        for path in (sorted(folder.glob("*.jsonl")) if folder.is_dir() else ())
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+
+
 def project_test_sentences() -> frozenset[str]:
     """The hand-written suites in tests/data: kept out of training, whatever a source holds."""
-    found: set[str] = set()
-    folder = Path(__file__).resolve().parent.parent / "tests" / "data"
-    for path in sorted(folder.glob("*.jsonl")) if folder.is_dir() else ():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                found.add(text_key(str(json.loads(line).get("text", ""))))
-    return frozenset(found)
+    return frozenset(text_key(text) for text in _suite_texts())
+
+
+def word_runs(text: str, length: int = SHARED_RUN_WORDS) -> set[tuple[str, ...]]:
+    """Every run of `length` consecutive words in `text`, case folded."""
+    words = re.findall(r"[\w']+", text_key(text))
+    return {tuple(words[i : i + length]) for i in range(len(words) - length + 1)}
+
+
+def project_test_runs() -> frozenset[tuple[str, ...]]:
+    """Every run of SHARED_RUN_WORDS words in the hand-written suites: a written training sentence that shares one
+    is too close to a test sentence to train on."""
+    return frozenset(run for text in _suite_texts() for run in word_runs(text))
+
+
+def written_rows() -> tuple[list[Row], int]:
+    """The rows the project wrote for training (neutral identity templates, contrast sentences), less those that are a
+    test sentence or share a run of words with one; and how many were left out so."""
+    tests, near = project_test_sentences(), project_test_runs()
+    written = [(t, "templates", clean_labels()) for t in neutral_identity_sentences()]
+    written += [(t, "contrast", labels) for t, labels in contrast_rows()]
+    kept = [
+        Row(t, source, labels, "train", weight=TEMPLATE_WEIGHT)
+        for t, source, labels in written
+        if text_key(t) not in tests and not word_runs(t) & near
+    ]
+    return kept, len(written) - len(kept)
 
 
 def load_rows(datasets: Path, sample: float = 1.0, extra: Sequence[Source] = ()) -> list[Row]:
-    """Every source's rows, `extra` ones (a site's feedback) included; `sample` < 1 keeps that share of each (by
-    text hash), for a quick trial run."""
+    """Every source's rows, `extra` ones (a site's feedback) included, and the written ones; `sample` < 1 keeps that
+    share of each (by text hash), for a quick trial run."""
     exclude = project_test_sentences()
     rows: list[Row] = []
     for source in (*SOURCES, *extra):
         rows += read_source(source, datasets, SEED, exclude)
-    templates = [t for t in neutral_identity_sentences() if text_key(t) not in exclude]
-    rows += [Row(t, "templates", dict.fromkeys(CATEGORIES, 0.0), "train", weight=TEMPLATE_WEIGHT) for t in templates]
-    rows += [
-        Row(text, "contrast", labels, "train", weight=TEMPLATE_WEIGHT)
-        for text, labels in contrast_rows()
-        if text_key(text) not in exclude
-    ]
+    rows += written_rows()[0]
     if sample < 1.0:
         rows = [r for r in rows if int(hashlib.sha256(r.text.encode()).hexdigest()[:8], 16) < sample * 2**32]
     return rows
@@ -444,6 +480,7 @@ def train(
         },
         "template_negatives": counts["templates"]["train"],
         "contrast_rows": counts["contrast"]["train"],
+        "written_near_tests": written_rows()[1],
         "identity_balance": identity_balance,
         "review_thresholds": review,
         "reject_thresholds": reject,
@@ -568,14 +605,15 @@ the machine that wrote this card, both training runs included).
   threat; OLID's untargeted profanity gives obscene; Davidson's votes give soft toxicity and identity attack.
 - **Extra negatives**: {payload["template_negatives"]} templated neutral sentences naming identity groups
   (`service/identity_templates.py`), and {payload.get("contrast_rows", 0)} contrasting sentences
-  (`service/contrast_templates.py`): a hateful claim about a group beside its negation and its rejection, a threat
-  beside a harmless promise of the same frame, and threats against groups; training rows only, at weight
-  {TEMPLATE_WEIGHT:g}, never weighed up by the identity balance. The project's hand-written suites in `tests/data/`
-  are dropped from every source before splitting, so no test sentence is trained on; the contrast frames are
-  none of the functional suite's sentences, but the same project wrote both, they teach the same behaviours and some
-  share phrasing with it ("Immigrants are a plague." beside a suite sentence that opens so, "I will stab you"), so
-  the suite's negation, counter-speech, dehumanising and threat rates are the ones they flatter most (the other
-  sources' test figures are the check that does not share their authors).
+  (`service/contrast_templates.py`): a hateful claim about a group beside its negation and its rejection, some of
+  them again with the group and the slur disguised (digits for letters, spaced or dotted letters), sly put-downs
+  without a hate word beside kind twins, and threats against a group or a person beside a harmless promise of the
+  same frame; training rows only, at weight {TEMPLATE_WEIGHT:g}, never weighed up by the identity balance. The
+  project's hand-written suites in `tests/data/` are dropped from every source before splitting, so no test
+  sentence is trained on, and {payload.get("written_near_tests", 0)} written sentences were left out because they
+  share a run of {SHARED_RUN_WORDS} words with a test sentence. Still, the same project wrote both, and they teach
+  the same behaviours, so the suite's negation, counter-speech, threat and identity-mention rates are the ones
+  they flatter most (the other sources' test figures are the check that does not share their authors).
 - **Identity balance**: clean training rows that name an identity group weigh more, source by source, until they
   weigh as much as the identity attacks that name one, counted at identity attack's positive weight (at most
   {IDENTITY_BALANCE_MAX:g}x, in every category; `balance_identity_mentions`): {balance}.
