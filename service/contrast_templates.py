@@ -43,7 +43,7 @@ _NEGATED = (
     "I bear no grudge against {g}.",
     "{G} do not disgust me.",
     "{G} should never be thrown out of the country.",
-    "{G} are worth as much as anyone.",
+    "{G} are worth as much as other people.",
 )
 _REJECTED = (
     "Saying {g} are {noun} is bigotry.",
@@ -52,6 +52,18 @@ _REJECTED = (
     "It is cruel to say {g} disgust you.",
     "Demanding that {g} be thrown out of the country is hateful nonsense.",
     "People who claim {g} are worth less are spreading hate.",
+)
+# Hateful claims that carry a negation, each beside a clean twin: "not" and "no" must not read as clean by
+# themselves.
+_NEGATIVE_HATE = (
+    ("{G} are not real citizens and never will be.", "{G} are real citizens like everyone else."),
+    ("{G} have no right to live among decent people.", "{G} have every right to live among us."),
+    ("Nobody should ever hire {g}.", "Nobody should ever refuse to hire {g}."),
+)
+# The frames that reject a claim, turned to endorse it: the report frame alone must not read as clean.
+_ENDORSED = (
+    ("Saying {g} are {noun} is just honest.", "Saying {g} are {noun} is just wrong."),
+    ("Whoever wrote that {g} are {noun} got it right.", "Whoever wrote that {g} are {noun} got it wrong."),
 )
 # The hateful claims (by index in _HATEFUL) that come again disguised, each with its negation disguised alike.
 _DISGUISED = (0, 1, 3)
@@ -63,8 +75,8 @@ _SLY = (
         "I would never rent my flat to {g}, we all know what they are like.",
         "I would gladly rent my flat to {g}, they have been lovely tenants.",
     ),
-    ("Wherever {g} settle, crime follows.", "Wherever {g} settle, good bakeries follow."),
-    ("Amazing that {g} managed a job like that without help.", "Great that {g} got the credit for a job like that."),
+    ("Wherever {g} settle, crime follows.", "Wherever {g} settle, they are welcome."),
+    ("Amazing that {g} managed a job like that without help.", "Well done to the {g} who pulled off a job like that."),
     (
         "Our school has too many {g} now, they drag everyone down.",
         "Our school has many {g} now, they lift everyone up.",
@@ -80,16 +92,16 @@ _SLY_PER_GROUP = 3
 
 # Threats: what is promised is harm, and the paired sentence promises something harmless.
 _HARMS = ("hurt", "kill", "stab", "shoot", "strangle", "punch", "choke", "bury")
-_HARMLESS = ("help", "call", "thank", "visit", "email", "meet", "pay", "drive")
+_HARMLESS = ("help", "call", "thank", "applaud", "forgive", "hear", "pay", "praise")
 _PERSON_FRAMES = (
     "I am going to {verb} you.",
     "I will {verb} you tonight.",
-    "Keep posting and I will {verb} you.",
+    "Post that once more and I will {verb} you.",
     "Tomorrow I'll come and {verb} you.",
     "Wait until I {verb} you next week.",
 )
 _GROUP_HARMS = ("shoot", "hang", "burn", "exterminate", "bomb", "slaughter", "stab", "butcher")
-_GROUP_HARMLESS = ("thank", "house", "feed", "celebrate", "visit", "welcome", "hug", "greet")
+_GROUP_HARMLESS = ("thank", "help", "feed", "celebrate", "applaud", "welcome", "hug", "greet")
 _GROUP_FRAMES = (
     "Someone should {verb} all the {g}.",
     "We are coming to {verb} the {g} on our street.",
@@ -99,25 +111,28 @@ _GROUP_FRAMES = (
     "Our group plans to {verb} the {g} at the market.",
 )
 _GROUP_FRAMES_PER_GROUP = 3
+# Each threat against a group also comes rejected, so a harm verb beside a group is not abuse by itself.
+_THREAT_REJECTED = "Anyone calling on people to {verb} the {g} ought to be reported to the police."
 
 # Disguises a commenter uses to slip a word past a filter; the first letter is kept so the word stays readable.
 _LEET = str.maketrans({"a": "4", "e": "3", "i": "1", "o": "0", "s": "$"})
 
 
 def disguise(word: str, style: int) -> str:
-    """`word` spelt as a commenter hiding it might: digits for letters, spaced letters, a dot inside, or a letter
-    dropped (style taken modulo 4)."""
+    """`word` spelt as a commenter hiding it might: digits for letters, spaced letters, a dot inside, or a vowel
+    dropped from a long word (style taken modulo 4); spaced letters where the others would leave it as it is."""
     head, tail = word[:1], word[1:]
+    vowels = [i for i, c in enumerate(word) if c in "aeiou" and i > 0]
     match style % 4:
         case 0:
-            return head + tail.translate(_LEET)
-        case 1:
-            return " ".join(word)
+            hidden = head + tail.translate(_LEET)
         case 2:
-            return word[: len(word) // 2] + "." + word[len(word) // 2 :]
+            hidden = word[: len(word) // 2] + "." + word[len(word) // 2 :]
+        case 3 if len(word) >= 6 and vowels:  # a short word less a letter reads as another word ("def", "Iraqs")
+            hidden = word[: vowels[-1]] + word[vowels[-1] + 1 :]
         case _:
-            vowels = [i for i, c in enumerate(word) if c in "aeiou" and i > 0]
-            return word if not vowels else word[: vowels[-1]] + word[vowels[-1] + 1 :]
+            hidden = " ".join(word)
+    return hidden if hidden != word else " ".join(word)
 
 
 def _disguised(group: str, noun: str, style: int) -> tuple[str, str]:
@@ -128,6 +143,18 @@ def _disguised(group: str, noun: str, style: int) -> tuple[str, str]:
         " ".join([disguise(first, style), *([rest] if rest else [])]),
         " ".join([*article, disguise(last, style + 1)]),
     )
+
+
+def _disguised_claims(index: int, group: str, noun: str) -> Iterator[tuple[str, str]]:
+    for turn, claim in enumerate(_DISGUISED):
+        hidden_group, hidden_noun = _disguised(group, noun, index + turn)
+        yield _fill(_HATEFUL[claim], hidden_group, hidden_noun), _fill(_NEGATED[claim], hidden_group, hidden_noun)
+
+
+def disguised_claims() -> Iterator[tuple[str, str]]:
+    """Each disguised hateful claim of `contrast_rows` with its negation, disguised alike."""
+    for index, group in enumerate(GROUPS):
+        yield from _disguised_claims(index, group, _SLURS_OF_KIND[index % len(_SLURS_OF_KIND)])
 
 
 def _fill(frame: str, group: str, noun: str = "") -> str:
@@ -146,30 +173,48 @@ _GROUP_THREAT = _labels(toxicity=1.0, identity_attack=1.0, threat=1.0)
 _PERSON_THREAT = _labels(toxicity=1.0, threat=1.0, identity_attack=0.0)  # "you" names no group
 
 
-def contrast_rows() -> Iterator[tuple[str, Labels]]:
-    """Hateful rows (toxicity and identity attack, no threat), their negations and rejections (clean), some of both
-    again disguised, sly put-downs (as hateful) beside kind twins (clean), threats against a group (all three) and
-    against a person (toxicity and threat, no identity attack), each beside the harmless promise of its frame."""
+ContrastSet = tuple[tuple[str, Labels], ...]
+
+
+def contrast_sets() -> Iterator[ContrastSet]:
+    """The rows in the sets they were written in: an abusive sentence and its clean twins, trained on together or not
+    at all (a set missing its twin would teach the words, not the difference).
+
+    Hateful claims (toxicity and identity attack, no threat) with their negations and rejections (clean), some of
+    them disguised, claims that carry a negation, the rejecting frames turned to endorse, sly put-downs beside kind
+    twins; threats against a group (all three) and against a person (toxicity and threat, no identity attack), each
+    beside the harmless promise of its frame and, for a group, its rejection."""
     for index, group in enumerate(GROUPS):
         noun = _SLURS_OF_KIND[index % len(_SLURS_OF_KIND)]
         for hateful, negated, rejected in zip(_HATEFUL, _NEGATED, _REJECTED, strict=True):
-            yield (_fill(hateful, group, noun), dict(_HATE))
-            yield (_fill(negated, group, noun), clean_labels())
-            yield (_fill(rejected, group, noun), clean_labels())
-        for turn, claim in enumerate(_DISGUISED):
-            hidden_group, hidden_noun = _disguised(group, noun, index + turn)
-            yield (_fill(_HATEFUL[claim], hidden_group, hidden_noun), dict(_HATE))
-            yield (_fill(_NEGATED[claim], hidden_group, hidden_noun), clean_labels())
+            yield (
+                (_fill(hateful, group, noun), dict(_HATE)),
+                (_fill(negated, group, noun), clean_labels()),
+                (_fill(rejected, group, noun), clean_labels()),
+            )
+        for hateful, negated in _disguised_claims(index, group, noun):
+            yield ((hateful, dict(_HATE)), (negated, clean_labels()))
+        hateful, clean = _NEGATIVE_HATE[index % len(_NEGATIVE_HATE)]
+        yield ((_fill(hateful, group), dict(_HATE)), (_fill(clean, group), clean_labels()))
+        endorsed, rejected = _ENDORSED[index % len(_ENDORSED)]
+        yield ((_fill(endorsed, group, noun), dict(_HATE)), (_fill(rejected, group, noun), clean_labels()))
         for turn in range(_SLY_PER_GROUP):
             sly, kind = _SLY[(index + turn * 3) % len(_SLY)]
-            yield (_fill(sly, group), dict(_HATE))
-            yield (_fill(kind, group), clean_labels())
+            yield ((_fill(sly, group), dict(_HATE)), (_fill(kind, group), clean_labels()))
         for turn in range(_GROUP_FRAMES_PER_GROUP):
             frame = _GROUP_FRAMES[(index + turn * 2) % len(_GROUP_FRAMES)]
             verb = (index + turn) % len(_GROUP_HARMS)
-            yield (_fill(frame.replace("{verb}", _GROUP_HARMS[verb]), group), dict(_GROUP_THREAT))
-            yield (_fill(frame.replace("{verb}", _GROUP_HARMLESS[verb]), group), clean_labels())
+            yield (
+                (_fill(frame.replace("{verb}", _GROUP_HARMS[verb]), group), dict(_GROUP_THREAT)),
+                (_fill(frame.replace("{verb}", _GROUP_HARMLESS[verb]), group), clean_labels()),
+                (_fill(_THREAT_REJECTED.replace("{verb}", _GROUP_HARMS[verb]), group), clean_labels()),
+            )
     for frame in _PERSON_FRAMES:
         for harm, harmless in zip(_HARMS, _HARMLESS, strict=True):
-            yield (frame.format(verb=harm), dict(_PERSON_THREAT))
-            yield (frame.format(verb=harmless), clean_labels())
+            yield ((frame.format(verb=harm), dict(_PERSON_THREAT)), (frame.format(verb=harmless), clean_labels()))
+
+
+def contrast_rows() -> Iterator[tuple[str, Labels]]:
+    """Every row of `contrast_sets`, one by one."""
+    for written in contrast_sets():
+        yield from written

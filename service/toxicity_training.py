@@ -26,7 +26,7 @@ from torch import nn
 from tqdm import tqdm
 
 from service.categories import SPAN_CATEGORIES
-from service.contrast_templates import contrast_rows
+from service.contrast_templates import contrast_sets
 from service.identity_templates import mentions_identity, neutral_identity_sentences
 from service.scoring.branch import pad_states
 from service.scoring.emoji_words import spell_emoji
@@ -37,6 +37,7 @@ from service.toxicity_data import (
     CATEGORIES,
     DEFAULT_LEAVE_OUT,
     SOURCES,
+    Labels,
     Row,
     Source,
     clean_labels,
@@ -120,17 +121,19 @@ def project_test_runs() -> frozenset[tuple[str, ...]]:
 
 
 def written_rows() -> tuple[list[Row], int]:
-    """The rows the project wrote for training (neutral identity templates, contrast sentences), less those that are a
-    test sentence or share a run of words with one; and how many were left out so."""
+    """The rows the project wrote for training (neutral identity templates, contrast sentences), less every set of
+    contrasting rows in which one is a test sentence or shares a run of words with one; and how many were left out."""
     tests, near = project_test_sentences(), project_test_runs()
-    written = [(t, "templates", clean_labels()) for t in neutral_identity_sentences()]
-    written += [(t, "contrast", labels) for t, labels in contrast_rows()]
+    written: list[tuple[tuple[str, str, Labels], ...]]
+    written = [(("templates", t, clean_labels()),) for t in neutral_identity_sentences()]
+    written += [tuple(("contrast", t, labels) for t, labels in rows) for rows in contrast_sets()]
     kept = [
         Row(t, source, labels, "train", weight=TEMPLATE_WEIGHT)
-        for t, source, labels in written
-        if text_key(t) not in tests and not word_runs(t) & near
+        for rows in written
+        if not any(text_key(t) in tests or word_runs(t) & near for _, t, _ in rows)
+        for source, t, labels in rows
     ]
-    return kept, len(written) - len(kept)
+    return kept, sum(map(len, written)) - len(kept)
 
 
 def load_rows(datasets: Path, sample: float = 1.0, extra: Sequence[Source] = ()) -> list[Row]:

@@ -21,6 +21,7 @@ from service.toxicity_data import (
     missing_files,
     read_feedback,
     read_source,
+    text_key,
 )
 from tests.tiny_datasets import write_tiny_datasets
 
@@ -101,7 +102,7 @@ def test_published_splits_are_kept_and_the_others_drawn_from_the_text(datasets: 
 
 def test_excluded_texts_and_duplicates_are_dropped(datasets: Path) -> None:
     rows = _rows(datasets, "stormfront")
-    excluded = " ".join(rows[0].text.split()).lower()
+    excluded = text_key(rows[0].text)
     kept = read_source(_source("stormfront"), datasets, SEED, exclude=frozenset({excluded}))
     assert [r.text for r in kept] == [r.text for r in rows[1:]]
 
@@ -176,7 +177,7 @@ def test_feedback_is_a_source_like_the_others(tmp_path: Path) -> None:
     path = _feedback_file(tmp_path / "feedback.csv", [(t, "TOXICITY", 1.0) for t in texts])
     source = feedback_source(read_feedback([path]), [path])
     assert source.name == FEEDBACK and source.weight == 1.0
-    excluded = " ".join(texts[0].split()).lower()
+    excluded = text_key(texts[0])
     rows = read_source(source, tmp_path / "no datasets here", SEED, exclude=frozenset({excluded}))
     assert [r.text for r in rows] == texts[1:]  # the project's test sentences are dropped from it too
     assert {r.split for r in rows} == {"train", "validation", "test"}  # drawn from each text's hash
