@@ -81,7 +81,9 @@ THRESHOLD_RULE = (
     "review: the lower of the threshold (steps of 0.05) that maximises F1 on the validation rows of all sources "
     f"together and the lowest whose false-positive rate there is within {REVIEW_FPR:.0%}, raised where needed until "
     f"that rate is within {REVIEW_FPR_CEILING:.0%}; reject: the lowest at or above it whose precision there reaches "
-    f"{REJECT_PRECISION}, else {NEVER} (never)"
+    f"{REJECT_PRECISION}, else {NEVER} (never). A category whose validation positives all come from one source "
+    "(severe toxicity and sexual content: ConvAbuse) is chosen on that source's rows alone: the other sources' "
+    "abuse is unlabeled for it, so the mix would weigh it against clean rows only and flag a strong threat for it"
 )
 
 
@@ -335,11 +337,20 @@ def _binary(targets: np.ndarray) -> np.ndarray:
     return (targets >= 0.5).astype(int)
 
 
-def choose_thresholds(probabilities: np.ndarray, targets: np.ndarray) -> tuple[dict[str, float], dict[str, float]]:
+def choose_thresholds(
+    probabilities: np.ndarray, targets: np.ndarray, sources: np.ndarray | None = None
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Each category's review and reject thresholds by THRESHOLD_RULE; `sources` names each row's source."""
     review: dict[str, float] = {}
     reject: dict[str, float] = {}
     for column, category in enumerate(CATEGORIES):
         known = ~np.isnan(targets[:, column])
+        if sources is not None:
+            # Where one source alone has positives, the others' abuse is unlabeled for the category, so the mix
+            # weighs it only against their clean rows and a strong threat or insult passes for it.
+            labelled_by = set(sources[known & (np.nan_to_num(targets[:, column]) >= 0.5)])
+            if len(labelled_by) == 1:
+                known &= sources == labelled_by.pop()
         labels = _binary(targets[known, column])
         scores = probabilities[known, column]
         clean = labels == 0
@@ -428,7 +439,8 @@ def train(
     by_split = {s: [e for e in examples if e.row.split == s] for s in ("train", "validation", "test")}
     branch = fine_tune(encoder, by_split["train"], epochs)
     validation = predict(branch, by_split["validation"])
-    review, reject = choose_thresholds(validation, _targets(by_split["validation"]))
+    validation_sources = np.array([e.row.source for e in by_split["validation"]])
+    review, reject = choose_thresholds(validation, _targets(by_split["validation"]), validation_sources)
     test = predict(branch, by_split["test"])
     source_names = [s.name for s in sources]
     per_source = _per_source(by_split["test"], test, review, source_names)
@@ -608,15 +620,18 @@ the machine that wrote this card, both training runs included).
   threat; OLID's untargeted profanity gives obscene; Davidson's votes give soft toxicity and identity attack.
 - **Extra negatives**: {payload["template_negatives"]} templated neutral sentences naming identity groups
   (`service/identity_templates.py`), and {payload.get("contrast_rows", 0)} contrasting sentences
-  (`service/contrast_templates.py`): a hateful claim about a group beside its negation and its rejection, some of
-  them again with the group and the slur disguised (digits for letters, spaced or dotted letters), sly put-downs
-  without a hate word beside kind twins, and threats against a group or a person beside a harmless promise of the
-  same frame; training rows only, at weight {TEMPLATE_WEIGHT:g}, never weighed up by the identity balance. The
-  project's hand-written suites in `tests/data/` are dropped from every source before splitting, so no test
-  sentence is trained on, and {payload.get("written_near_tests", 0)} written sentences were left out because they
-  share a run of {SHARED_RUN_WORDS} words with a test sentence. Still, the same project wrote both, and they teach
-  the same behaviours, so the suite's negation, counter-speech, threat and identity-mention rates are the ones
-  they flatter most (the other sources' test figures are the check that does not share their authors).
+  (`service/contrast_templates.py`), written in sets that are trained on whole: a hateful claim about a group
+  beside its negation and its rejection, some again with the group and the slur disguised (digits for letters,
+  spaced or dotted letters), claims that carry a negation ("... are not real citizens"), rejecting frames turned to
+  endorse ("Saying ... is just honest."), sly put-downs without a hate word beside kind twins, and threats against
+  a group or a person beside a harmless promise of the same frame (and, for a group, its rejection); training rows
+  only, at weight {TEMPLATE_WEIGHT:g}, never weighed up by the identity balance. The project's hand-written suites in
+  `tests/data/` are dropped from every source before splitting, so no test sentence is trained on, and
+  {payload.get("written_near_tests", 0)} written sentences were left out, each with the rest of its set, because one
+  of the set shares a run of {SHARED_RUN_WORDS} words with a test sentence. Still, the same project wrote both, and
+  they teach the same behaviours (a reviewer found paraphrases the word filter misses: "I loathe {{group}}." beside
+  "I hate Muslims.", sly put-downs beside the suite's insinuations), so the suite's rates for those behaviours are
+  flattered (the other sources' test figures are the check that does not share their authors).
 - **Identity balance**: clean training rows that name an identity group weigh more, source by source, until they
   weigh as much as the identity attacks that name one, counted at identity attack's positive weight (at most
   {IDENTITY_BALANCE_MAX:g}x, in every category; `balance_identity_mentions`): {balance}.

@@ -72,6 +72,22 @@ def test_review_never_flags_more_than_a_tenth_of_the_clean_rows() -> None:
     assert review["toxicity"] == 0.35
 
 
+def test_a_category_one_source_labels_is_thresholded_on_that_source_alone() -> None:
+    # "chat" labels severity: its severe rows score 0.9 or 0.3, its abuse that is not severe 0.6. "news" labels no
+    # severity on its abuse, only its clean rows (0), which all score low: beside them 0.1 looks safe.
+    severe = np.array([0.9] * 5 + [0.3] * 5 + [0.6] * 5 + [0.05] * 5 + [0.05] * 80)
+    labels = np.array([1.0] * 10 + [0.0] * 10 + [0.0] * 80, dtype=np.float32)
+    sources = np.array(["chat"] * 20 + ["news"] * 80)
+    scores, targets = np.tile(severe[:, None], 7), np.tile(labels[:, None], 7)
+    mixed, _ = choose_thresholds(scores, targets)
+    alone, _ = choose_thresholds(scores, targets, sources)
+    assert mixed["severe_toxicity"] == 0.1  # F1's best; 5 false positives in 90 clean rows, within the 10% ceiling
+    assert alone["severe_toxicity"] == 0.65  # on chat's rows alone the 0.6 abuse is half the clean rows
+    # Where two sources have positives, both count as before.
+    targets[95:, :] = 1.0
+    assert choose_thresholds(scores, targets, sources)[0] == choose_thresholds(scores, targets)[0]
+
+
 def test_train_without_a_datasets_folder_says_where_it_looked_and_how_to_point_elsewhere(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere"
     command = [sys.executable, "-m", "service.cli", "train", "toxicity"]

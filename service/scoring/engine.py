@@ -76,6 +76,13 @@ class ScoringEngine:
         # Part of every cache key: a new model, policy or cue can never serve an old verdict. Normalisation needs
         # no version: the key's text hash is of the normalised text, and scores depend on nothing else of the text.
         self.fingerprint = hashlib.sha256(identity.encode()).hexdigest()[:16]
+        # A toxicity cue's floor under its own category: the family's weight, raised to the model's trained review
+        # threshold for that category. The artifact's, not the policy's: an operator who raises a threshold still
+        # silences the cue. The model's version in the fingerprint covers these.
+        self._own_floors = {
+            family.name: max(family.weight, toxicity.review_thresholds.get(CUE_CATEGORIES.get(family.name, ""), 0.0))
+            for family in CUES["toxicity"]
+        }
         # Encoder layers some scorer runs on every batch, beside the shared pass.
         self._branches = tuple(b for b in (toxicity.branch, conspiracy.branch) if b is not None)
         # With a Detoxify toxicity model, the encoder's top layers would be computed for nothing.
@@ -165,7 +172,7 @@ class ScoringEngine:
         verdicts = []
         for text, tox, con, model_spans in zip(texts, toxicity, conspiracy, marked, strict=True):
             cues = {category: match_cues(text.text, families) for category, families in CUES.items()}
-            scores = {k: round(v, 4) for k, v in _with_cue_floors({**tox, **con}, cues).items()}
+            scores = {k: round(v, 4) for k, v in _with_cue_floors({**tox, **con}, cues, self._own_floors).items()}
             written_in = self.detect_language(text).language
             supported = written_in in self.languages
             decision, flags = self.policy.decide(scores, supported)
@@ -226,19 +233,18 @@ class ScoringEngine:
         return found
 
 
-_TOXICITY_CUE_WEIGHTS = {family.name: family.weight for family in CUES["toxicity"]}
-
-
-def _with_cue_floors(scores: dict[str, float], cues: dict[str, list[Evidence]]) -> dict[str, float]:
+def _with_cue_floors(
+    scores: dict[str, float], cues: dict[str, list[Evidence]], own_floors: dict[str, float]
+) -> dict[str, float]:
     """A category's cue phrases set a floor under its model score; a toxicity cue also under its own category
-    (profanity under obscene, a threat under threat) where the model scores that category."""
+    (profanity under obscene, a threat under threat) where the model scores that category, at `own_floors`."""
     floored = dict(scores)
     for category, families in CUES.items():
         floored[category] = max(floored[category], cue_score(cues[category], families))
     for cue in {e.cue for e in cues["toxicity"]}:
         own = CUE_CATEGORIES.get(cue)
         if own is not None and own in floored:
-            floored[own] = max(floored[own], _TOXICITY_CUE_WEIGHTS[cue])
+            floored[own] = max(floored[own], own_floors[cue])
     return floored
 
 

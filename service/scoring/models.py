@@ -7,7 +7,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
@@ -104,6 +104,9 @@ class TextScorer(Protocol):
     categories: tuple[str, ...]  # what `score` gives for each text
     branch: Branch | None  # encoder layers this scorer needs run on every batch, if any
     reads_final_embeddings: bool  # whether it needs the shared encoder's last layer
+    # The review threshold its training chose for a category, where it chose one: a cue phrase's floor under that
+    # category reaches it (engine._with_cue_floors), so a retrain that raises a threshold does not silence the cue.
+    review_thresholds: Mapping[str, float]
 
     def score(self, batch: Batch) -> list[dict[str, float]]: ...
 
@@ -335,6 +338,7 @@ class HeadScorer:
         self.head = LinearHead.from_artifact(payload, artifact.parent)
         self.branch = self.head.branch
         self.reads_final_embeddings = self.branch is None
+        self.review_thresholds: Mapping[str, float] = {}
         # The artifact names its branch file by digest, so this version covers both.
         self.version = _file_digest(artifact)
         shared_encoder()
@@ -390,6 +394,7 @@ class DetoxifyScorer:
         self.categories = tuple(c for c in DETOXIFY_CATEGORIES if c in self._model.class_names)
         self.branch: Branch | None = None
         self.reads_final_embeddings = False
+        self.review_thresholds: Mapping[str, float] = {}
         self.load_seconds = time.perf_counter() - started
 
     def score(self, batch: Batch) -> list[dict[str, float]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,6 +110,9 @@ class ToxicityScorer:
         self.branch: Branch | None = self.toxicity_branch
         # The artifact names its branch file by digest, so this version covers both.
         self.version = hashlib.sha256(artifact.read_bytes()).hexdigest()[:12]
+        self.review_thresholds: Mapping[str, float] = {
+            category: float(value) for category, value in payload.get("review_thresholds", {}).items()
+        }
         self.load_seconds = time.perf_counter() - started
 
     def _outputs(self, batch: Batch) -> list[ToxicityOutput]:

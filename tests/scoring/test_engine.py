@@ -11,7 +11,7 @@ from service.app import load_engine
 from service.config import Settings
 from service.policy import Decision, Policy
 from service.schemas import Verdict
-from service.scoring.cues import CUES, cue_score, find_cues
+from service.scoring.cues import CUE_CATEGORIES, CUES, TOXICITY_CUES, cue_score, find_cues
 from service.scoring.engine import ScoringEngine
 from service.scoring.normalize import normalize
 
@@ -235,3 +235,32 @@ def test_a_one_sentence_or_unflagged_comment_has_no_model_sentence(engine: Scori
     assert all(span.cue != "model" for span in one.evidence["conspiracy"])
     assert "conspiracy" not in unflagged.flags
     assert unflagged.evidence["conspiracy"] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("Read the minutes before you comment, you moron.", "insult"),
+        ("What a shitty week for the council.", "obscene"),
+        ("The men who run that shelter are vermin.", "identity_attack"),
+        ("Sleep with one eye open, councillor.", "threat"),
+    ],
+)
+def test_a_cue_sends_its_own_category_to_review_even_where_training_raised_that_threshold_above_its_weight(
+    engine: ScoringEngine, text: str, category: str
+) -> None:
+    (verdict,) = engine.score([normalize(text)])
+    floor = max(
+        family.weight
+        for family in TOXICITY_CUES
+        if CUE_CATEGORIES[family.name] == category and family.pattern.search(text.lower())
+    )
+    trained = engine.toxicity.review_thresholds[category]
+    assert verdict.scores[category] >= max(floor, trained)
+    assert category in verdict.flags, verdict.scores
+
+
+def test_an_operator_who_raises_a_threshold_above_the_cue_floor_silences_the_cue() -> None:
+    settings = Settings.model_validate({"MODERATION_REVIEW_THRESHOLDS": "insult=0.99"})
+    (verdict,) = load_engine(settings).score([normalize("Read the minutes before you comment, you moron.")])
+    assert verdict.scores["insult"] < 0.99 and "insult" not in verdict.flags
