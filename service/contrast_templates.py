@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from service.toxicity_data import Labels, clean_labels
+from service.toxicity_data import Labels, clean_labels, known_labels
 
 # Plural forms, so that each fits "___ are ...".
 GROUPS = (
@@ -145,6 +145,11 @@ def _disguised(group: str, noun: str, style: int) -> tuple[str, str]:
     )
 
 
+def _noun(index: int) -> str:
+    """The slur of kind the group at `index` of GROUPS meets in its claims."""
+    return _SLURS_OF_KIND[index % len(_SLURS_OF_KIND)]
+
+
 def _disguised_claims(index: int, group: str, noun: str) -> Iterator[tuple[str, str]]:
     for turn, claim in enumerate(_DISGUISED):
         hidden_group, hidden_noun = _disguised(group, noun, index + turn)
@@ -154,7 +159,7 @@ def _disguised_claims(index: int, group: str, noun: str) -> Iterator[tuple[str, 
 def disguised_claims() -> Iterator[tuple[str, str]]:
     """Each disguised hateful claim of `contrast_rows` with its negation, disguised alike."""
     for index, group in enumerate(GROUPS):
-        yield from _disguised_claims(index, group, _SLURS_OF_KIND[index % len(_SLURS_OF_KIND)])
+        yield from _disguised_claims(index, group, _noun(index))
 
 
 def _fill(frame: str, group: str, noun: str = "") -> str:
@@ -165,7 +170,7 @@ def _fill(frame: str, group: str, noun: str = "") -> str:
 def _labels(**known: float) -> Labels:
     """No frame swears or speaks of sex, so those are known to be 0; what a frame does not settle (insult, severity)
     stays unknown."""
-    return {category: known.get(category) for category in clean_labels()} | {"obscene": 0.0, "sexual_explicit": 0.0}
+    return known_labels(**known, obscene=0.0, sexual_explicit=0.0)
 
 
 _HATE = _labels(toxicity=1.0, identity_attack=1.0, threat=0.0)
@@ -185,7 +190,7 @@ def contrast_sets() -> Iterator[ContrastSet]:
     twins; threats against a group (all three) and against a person (toxicity and threat, no identity attack), each
     beside the harmless promise of its frame and, for a group, its rejection."""
     for index, group in enumerate(GROUPS):
-        noun = _SLURS_OF_KIND[index % len(_SLURS_OF_KIND)]
+        noun = _noun(index)
         for hateful, negated, rejected in zip(_HATEFUL, _NEGATED, _REJECTED, strict=True):
             yield (
                 (_fill(hateful, group, noun), dict(_HATE)),

@@ -28,13 +28,6 @@ def _kind(labels: dict[str, float | None]) -> str:
     return "hateful"
 
 
-def _differ_in_one_place(a: list[str], b: list[str]) -> bool:
-    """The two word lists are the same but for one run of neighbouring words."""
-    start = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
-    end = next((i for i, (x, y) in enumerate(zip(a[::-1], b[::-1], strict=False)) if x != y), 0)
-    return start + end <= min(len(a), len(b)) and a != b
-
-
 def test_every_set_holds_an_abusive_sentence_and_its_clean_twins() -> None:
     sets = list(contrast_sets())
     for written in sets:
