@@ -8,7 +8,7 @@ per group and comes in pairs that differ only where the meaning does, so what se
 quotation or the verb, not the register (Dixon et al., 2018; Kirk et al., 2022). Some hateful claims come again with
 the group and the slur disguised (digits for letters, spaced or dotted letters), each beside its negation disguised
 alike, so that the disguise is read through and is not itself the signal. Training rows only; the hand-written
-suites in tests/data/ measure the result and are kept out of training (`toxicity_training.load_rows` drops any of
+suites in tests/data/ measure the result and are kept out of training (`toxicity_training.written_rows` drops any of
 these rows that shares a run of words with them).
 """
 

@@ -138,17 +138,19 @@ def written_rows() -> tuple[list[Row], int]:
     return kept, sum(map(len, written)) - len(kept)
 
 
-def load_rows(datasets: Path, sample: float = 1.0, extra: Sequence[Source] = ()) -> list[Row]:
+def load_rows(datasets: Path, sample: float = 1.0, extra: Sequence[Source] = ()) -> tuple[list[Row], int]:
     """Every source's rows, `extra` ones (a site's feedback) included, and the written ones; `sample` < 1 keeps that
-    share of each (by text hash), for a quick trial run."""
+    share of each (by text hash), for a quick trial run. Also how many written rows were left out near a test
+    sentence (`written_rows`), for the card."""
     exclude = project_test_sentences()
     rows: list[Row] = []
     for source in (*SOURCES, *extra):
         rows += read_source(source, datasets, SEED, exclude)
-    rows += written_rows()[0]
+    written, near_tests = written_rows()
+    rows += written
     if sample < 1.0:
         rows = [r for r in rows if int(hashlib.sha256(r.text.encode()).hexdigest()[:8], 16) < sample * 2**32]
-    return rows
+    return rows, near_tests
 
 
 def balance_identity_mentions(rows: list[Row]) -> tuple[list[Row], dict[str, float]]:
@@ -434,7 +436,8 @@ def train(
     torch.manual_seed(SEED)
     encoder = shared_encoder()
     sources = (*SOURCES, *extra)
-    rows, identity_balance = balance_identity_mentions(load_rows(datasets, sample, extra))
+    loaded, written_near_tests = load_rows(datasets, sample, extra)
+    rows, identity_balance = balance_identity_mentions(loaded)
     examples = prepare(rows, encoder)
     by_split = {s: [e for e in examples if e.row.split == s] for s in ("train", "validation", "test")}
     branch = fine_tune(encoder, by_split["train"], epochs)
@@ -495,7 +498,7 @@ def train(
         },
         "template_negatives": counts["templates"]["train"],
         "contrast_rows": counts["contrast"]["train"],
-        "written_near_tests": written_rows()[1],
+        "written_near_tests": written_near_tests,
         "identity_balance": identity_balance,
         "review_thresholds": review,
         "reject_thresholds": reject,
