@@ -28,7 +28,10 @@ GROUPS = (
 )  # fmt: skip
 
 # Each list is cycled against the groups, so every group meets several of its entries.
-_SLURS_OF_KIND = ("parasites", "animals", "rats", "a plague", "scum", "savages", "trash", "a cancer", "filth")
+_SLURS_OF_KIND = (
+    "parasites", "animals", "rats", "a plague", "scum", "savages", "trash", "a cancer", "filth", "cockroaches",
+    "vermin", "leeches", "pigs", "a disease", "insects", "subhuman",
+)  # fmt: skip
 _HATEFUL = (
     "{G} are {noun}.",
     "Honestly, {g} are {noun} and everyone knows it.",
@@ -113,6 +116,24 @@ _GROUP_FRAMES = (
 _GROUP_FRAMES_PER_GROUP = 3
 # Each threat against a group also comes rejected, so a harm verb beside a group is not abuse by itself.
 _THREAT_REJECTED = "Anyone calling on people to {verb} the {g} ought to be reported to the police."
+# Threats put as what a group deserves, with no one named to carry them out: each harm has a harmless twin of as many
+# words, so the pair still differs in the harm alone.
+_NORMATIVE_HARMS = (
+    "be shot", "be burned alive", "be stabbed", "be tortured", "be strung up", "be locked up and starved",
+    "be killed off", "be poisoned",
+)  # fmt: skip
+_NORMATIVE_HARMLESS = (
+    "be thanked", "be welcomed warmly", "be hired", "be welcomed", "be cheered on", "be given a fair hearing",
+    "be heard out", "be promoted",
+)  # fmt: skip
+_NORMATIVE_FRAMES = (
+    "{G} should {harm}.",
+    "{G} deserve to {harm}.",
+    "Honestly, the {g} ought to {harm}.",
+    "The {g} around here should all {harm}.",
+)
+_NORMATIVE_FRAMES_PER_GROUP = 2
+_NORMATIVE_REJECTED = "Nobody has the right to say that {g} should {harm}."
 
 # Disguises a commenter uses to slip a word past a filter; the first letter is kept so the word stays readable.
 _LEET = str.maketrans({"a": "4", "e": "3", "i": "1", "o": "0", "s": "$"})
@@ -187,8 +208,9 @@ def contrast_sets() -> Iterator[ContrastSet]:
 
     Hateful claims (toxicity and identity attack, no threat) with their negations and rejections (clean), some of
     them disguised, claims that carry a negation, the rejecting frames turned to endorse, sly put-downs beside kind
-    twins; threats against a group (all three) and against a person (toxicity and threat, no identity attack), each
-    beside the harmless promise of its frame and, for a group, its rejection."""
+    twins; threats against a group (all three), spoken as a plan or as what the group deserves, and threats against a
+    person (toxicity and threat, no identity attack), each beside the harmless promise of its frame and, for a group,
+    its rejection."""
     for index, group in enumerate(GROUPS):
         noun = _noun(index)
         for hateful, negated, rejected in zip(_HATEFUL, _NEGATED, _REJECTED, strict=True):
@@ -213,6 +235,14 @@ def contrast_sets() -> Iterator[ContrastSet]:
                 (_fill(frame.replace("{verb}", _GROUP_HARMS[verb]), group), dict(_GROUP_THREAT)),
                 (_fill(frame.replace("{verb}", _GROUP_HARMLESS[verb]), group), clean_labels()),
                 (_fill(_THREAT_REJECTED.replace("{verb}", _GROUP_HARMS[verb]), group), clean_labels()),
+            )
+        for turn in range(_NORMATIVE_FRAMES_PER_GROUP):
+            frame = _NORMATIVE_FRAMES[(index + turn) % len(_NORMATIVE_FRAMES)]
+            pick = (index * _NORMATIVE_FRAMES_PER_GROUP + turn) % len(_NORMATIVE_HARMS)
+            yield (
+                (_fill(frame.replace("{harm}", _NORMATIVE_HARMS[pick]), group), dict(_GROUP_THREAT)),
+                (_fill(frame.replace("{harm}", _NORMATIVE_HARMLESS[pick]), group), clean_labels()),
+                (_fill(_NORMATIVE_REJECTED.replace("{harm}", _NORMATIVE_HARMS[pick]), group), clean_labels()),
             )
     for frame in _PERSON_FRAMES:
         for harm, harmless in zip(_HARMS, _HARMLESS, strict=True):

@@ -34,15 +34,16 @@ def test_every_set_holds_an_abusive_sentence_and_its_clean_twins() -> None:
         kinds = [_kind(labels) for _, labels in written]
         assert kinds[0] != "clean" and kinds[1:] and set(kinds[1:]) == {"clean"}, written
     kinds = Counter(_kind(written[0][1]) for written in sets)
-    # Per group: six plain claims, three disguised, one with a negation, one endorsed, three sly; three group threats.
+    # Per group: six plain claims, three disguised, one with a negation, one endorsed, three sly; three group threats
+    # spoken as a plan and two as what the group deserves.
     assert kinds["hateful"] == 14 * len(GROUPS)
-    assert kinds["group threat"] == 3 * len(GROUPS)
+    assert kinds["group threat"] == 5 * len(GROUPS)
     assert [row for written in sets for row in written] == list(contrast_rows())
     for group in GROUPS:
         names = re.compile(rf"\b{re.escape(group)}\b", re.IGNORECASE)  # whole words: "men" is not in "women"
         about = Counter(_kind(written[0][1]) for written in sets if names.search(written[0][0]))
         # The disguised claims spell the group otherwise; a disguise may leave a long name's other words alone.
-        assert 11 <= about["hateful"] <= 14 and about["group threat"] == 3, group
+        assert 11 <= about["hateful"] <= 14 and about["group threat"] == 5, group
 
 
 def test_abusive_rows_say_what_the_sentence_shows_and_clean_rows_are_clean_in_every_category() -> None:
@@ -60,14 +61,20 @@ def test_abusive_rows_say_what_the_sentence_shows_and_clean_rows_are_clean_in_ev
             assert labels["threat"] == 0.0, text
 
 
-def test_a_threat_and_its_harmless_twin_differ_in_the_verb_alone() -> None:
-    rows = list(contrast_rows())
-    clean = [text.split() for text, labels in rows if _kind(labels) == "clean"]
-    threats = [text.split() for text, labels in rows if _kind(labels) in ("person threat", "group threat")]
-    assert threats
-    for threat in threats:
-        twins = [c for c in clean if len(c) == len(threat) and sum(a != b for a, b in zip(c, threat, strict=True)) == 1]
-        assert twins, " ".join(threat)
+def _differ_in_one_stretch(one: list[str], other: list[str]) -> bool:
+    """Whether two sentences of as many words differ in one run of adjacent words and nowhere else."""
+    changed = [i for i, (a, b) in enumerate(zip(one, other, strict=True)) if a != b]
+    return bool(changed) and changed[-1] - changed[0] + 1 == len(changed)
+
+
+def test_a_threat_and_its_harmless_twin_differ_in_the_harm_alone() -> None:
+    for written in contrast_sets():
+        threat, labels = written[0]
+        if _kind(labels) not in ("person threat", "group threat"):
+            continue
+        twin = written[1][0]
+        assert len(twin.split()) == len(threat.split()), (threat, twin)
+        assert _differ_in_one_stretch(threat.split(), twin.split()), (threat, twin)
 
 
 def test_a_disguised_word_keeps_its_first_letter_and_hides_the_rest_four_ways() -> None:
