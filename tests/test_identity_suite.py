@@ -263,8 +263,8 @@ MAX_GROUPS_OVER_TARGET_TODAY = 2
 
 @pytest.mark.xfail(
     strict=True,
-    reason="regression of minilm-l6-toxicity-top3 (issue 11, open): 4 groups have 1 of their 13-14 sentences "
-    "flagged, each by identity_attack (0.77 to 0.99 against its review threshold 0.75); the limit stays",
+    reason="regression of minilm-l6-toxicity-top3 (issue 11, open): 6 groups have 1 of their 12-14 sentences "
+    "flagged, each by identity_attack (0.75 to 0.99 against its review threshold 0.70); the limit stays",
 )
 def test_no_group_has_more_than_one_flagged_sentence(report: Report) -> None:
     failing = report.failing_groups()
