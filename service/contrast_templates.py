@@ -106,16 +106,16 @@ _PERSON_FRAMES = (
 _GROUP_HARMS = ("shoot", "hang", "burn", "exterminate", "bomb", "slaughter", "stab", "butcher")
 _GROUP_HARMLESS = ("thank", "help", "feed", "celebrate", "applaud", "welcome", "hug", "greet")
 _GROUP_FRAMES = (
-    "Someone should {verb} all the {g}.",
-    "We are coming to {verb} the {g} on our street.",
-    "I would gladly {verb} every last one of the {g} myself.",
-    "Tonight we {verb} the {g} who live near the station.",
-    "Let's {verb} the {g} before the weekend is over.",
-    "Our group plans to {verb} the {g} at the market.",
+    "Someone should {harm} all the {g}.",
+    "We are coming to {harm} the {g} on our street.",
+    "I would gladly {harm} every last one of the {g} myself.",
+    "Tonight we {harm} the {g} who live near the station.",
+    "Let's {harm} the {g} before the weekend is over.",
+    "Our group plans to {harm} the {g} at the market.",
 )
 _GROUP_FRAMES_PER_GROUP = 3
 # Each threat against a group also comes rejected, so a harm verb beside a group is not abuse by itself.
-_THREAT_REJECTED = "Anyone calling on people to {verb} the {g} ought to be reported to the police."
+_THREAT_REJECTED = "Anyone calling on people to {harm} the {g} ought to be reported to the police."
 # Threats put as what a group deserves, with no one named to carry them out: each harm has a harmless twin of as many
 # words, so the pair still differs in the harm alone.
 _NORMATIVE_HARMS = (
@@ -202,6 +202,15 @@ _PERSON_THREAT = _labels(toxicity=1.0, threat=1.0, identity_attack=0.0)  # "you"
 ContrastSet = tuple[tuple[str, Labels], ...]
 
 
+def _group_threat(frame: str, rejection: str, harm: str, harmless: str, group: str) -> ContrastSet:
+    """A threat against `group` beside the harmless promise of its frame and the threat rejected."""
+    return (
+        (_fill(frame.replace("{harm}", harm), group), dict(_GROUP_THREAT)),
+        (_fill(frame.replace("{harm}", harmless), group), clean_labels()),
+        (_fill(rejection.replace("{harm}", harm), group), clean_labels()),
+    )
+
+
 def contrast_sets() -> Iterator[ContrastSet]:
     """The rows in the sets they were written in: an abusive sentence and its clean twins, trained on together or not
     at all (a set missing its twin would teach the words, not the difference).
@@ -231,19 +240,11 @@ def contrast_sets() -> Iterator[ContrastSet]:
         for turn in range(_GROUP_FRAMES_PER_GROUP):
             frame = _GROUP_FRAMES[(index + turn * 2) % len(_GROUP_FRAMES)]
             verb = (index + turn) % len(_GROUP_HARMS)
-            yield (
-                (_fill(frame.replace("{verb}", _GROUP_HARMS[verb]), group), dict(_GROUP_THREAT)),
-                (_fill(frame.replace("{verb}", _GROUP_HARMLESS[verb]), group), clean_labels()),
-                (_fill(_THREAT_REJECTED.replace("{verb}", _GROUP_HARMS[verb]), group), clean_labels()),
-            )
+            yield _group_threat(frame, _THREAT_REJECTED, _GROUP_HARMS[verb], _GROUP_HARMLESS[verb], group)
         for turn in range(_NORMATIVE_FRAMES_PER_GROUP):
             frame = _NORMATIVE_FRAMES[(index + turn) % len(_NORMATIVE_FRAMES)]
             pick = (index * _NORMATIVE_FRAMES_PER_GROUP + turn) % len(_NORMATIVE_HARMS)
-            yield (
-                (_fill(frame.replace("{harm}", _NORMATIVE_HARMS[pick]), group), dict(_GROUP_THREAT)),
-                (_fill(frame.replace("{harm}", _NORMATIVE_HARMLESS[pick]), group), clean_labels()),
-                (_fill(_NORMATIVE_REJECTED.replace("{harm}", _NORMATIVE_HARMS[pick]), group), clean_labels()),
-            )
+            yield _group_threat(frame, _NORMATIVE_REJECTED, _NORMATIVE_HARMS[pick], _NORMATIVE_HARMLESS[pick], group)
     for frame in _PERSON_FRAMES:
         for harm, harmless in zip(_HARMS, _HARMLESS, strict=True):
             yield ((frame.format(verb=harm), dict(_PERSON_THREAT)), (frame.format(verb=harmless), clean_labels()))
