@@ -1,8 +1,9 @@
-"""The project's functional toxicity suite: hand-written sentences by behaviour, each with what must be flagged and
-what must not. `make test` pins the shipped model's pass rates; `moderation train toxicity` prints them in the card.
+"""The project's functional suites: hand-written sentences by behaviour, each with what must be flagged and what
+must not. `make test` pins the shipped models' pass rates; `moderation train toxicity` and `moderation train
+conspiracy` print them in the cards.
 
-The suite lives in tests/data/functional_toxicity.jsonl, apart from every training source, and training drops its
-sentences from the sources, so it measures behaviour the model was not fitted to.
+The suites live in tests/data/ (functional_toxicity.jsonl, functional_conspiracy.jsonl), apart from every training
+source, and training drops their sentences from the sources, so they measure behaviour the models were not fitted to.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from service.schemas import Verdict
 from service.scoring.engine import ScoringEngine
 from service.scoring.normalize import normalize
 
-SUITE_FILE = Path(__file__).resolve().parent.parent / "tests" / "data" / "functional_toxicity.jsonl"
+_SUITES = Path(__file__).resolve().parent.parent / "tests" / "data"
+SUITE_FILE = _SUITES / "functional_toxicity.jsonl"
+CONSPIRACY_SUITE_FILE = _SUITES / "functional_conspiracy.jsonl"
 
 
 @dataclass(frozen=True)
