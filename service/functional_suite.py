@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,3 +76,15 @@ def table(grouped: dict[str, list[tuple[Case, Verdict]]]) -> str:
         )
         lines.append(f"| {behaviour} | {wanted} | {pass_rate(scored):.3f} | {len(scored)} |")
     return "\n".join(lines)
+
+
+def write_report(
+    grouped: dict[str, list[tuple[Case, Verdict]]], title: str, path: Path, describe: Callable[[Verdict], str]
+) -> None:
+    """The pass-rate table and every failing sentence, `describe` saying what the verdict gave it."""
+    lines = [f"# {title}", "", table(grouped)]
+    for behaviour, scored in grouped.items():
+        failing = [f"- {c.text!r}: {describe(v)}" for c, v in scored if not c.passes(v)]
+        lines += ["", f"## {behaviour}: failing", "", *failing] if failing else []
+    path.parent.mkdir(exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")

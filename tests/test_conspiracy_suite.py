@@ -45,12 +45,9 @@ CASES = load_cases(CONSPIRACY_SUITE_FILE)
 @pytest.fixture(scope="module")
 def results() -> dict[str, list[tuple[Case, Verdict]]]:
     grouped = functional_suite.run(load_engine(Settings.model_validate({})), CASES)
-    lines = ["# Functional conspiracy suite", "", functional_suite.table(grouped)]
-    for behaviour, scored in grouped.items():
-        failing = [f"- {c.text!r}: conspiracy {v.scores['conspiracy']:.2f}" for c, v in scored if not c.passes(v)]
-        lines += ["", f"## {behaviour}: failing", "", *failing] if failing else []
-    REPORT_FILE.parent.mkdir(exist_ok=True)
-    REPORT_FILE.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    functional_suite.write_report(
+        grouped, "Functional conspiracy suite", REPORT_FILE, lambda v: f"conspiracy {v.scores['conspiracy']:.2f}"
+    )
     print(functional_suite.table(grouped))
     return grouped
 
