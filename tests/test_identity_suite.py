@@ -278,7 +278,7 @@ def test_no_more_groups_over_the_target_than_today(report: Report) -> None:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="target of issue 11, open: 6 groups have 1 of their 12-14 sentences flagged by minilm-l6-toxicity-top3, "
+    reason="target of issue 11, missed: 6 groups have 1 of their 12-14 sentences flagged by minilm-l6-toxicity-top3, "
     "each by identity_attack (0.75 to 0.99 against its review threshold 0.70)",
 )
 def test_no_group_has_a_flagged_sentence(report: Report) -> None:
