@@ -1,6 +1,6 @@
 """The project's functional suites: hand-written sentences by behaviour, each with what must be flagged and what
-must not. `make test` pins the shipped models' pass rates; `moderation train toxicity` and `moderation train
-conspiracy` print them in the cards.
+must not. `make test` pins the shipped models' pass rates; `moderation train toxicity` prints the toxicity suite's
+in its card (the conspiracy card does not carry its suite yet).
 
 The suites live in tests/data/ (functional_toxicity.jsonl, functional_conspiracy.jsonl), apart from every training
 source, and training drops their sentences from the sources, so they measure behaviour the models were not fitted to.
@@ -80,11 +80,14 @@ def table(grouped: dict[str, list[tuple[Case, Verdict]]]) -> str:
 
 def write_report(
     grouped: dict[str, list[tuple[Case, Verdict]]], title: str, path: Path, describe: Callable[[Verdict], str]
-) -> None:
-    """The pass-rate table and every failing sentence, `describe` saying what the verdict gave it."""
-    lines = [f"# {title}", "", table(grouped)]
+) -> str:
+    """The pass-rate table and every failing sentence, `describe` saying what the verdict gave it; returns the
+    table."""
+    rates = table(grouped)
+    lines = [f"# {title}", "", rates]
     for behaviour, scored in grouped.items():
         failing = [f"- {c.text!r}: {describe(v)}" for c, v in scored if not c.passes(v)]
         lines += ["", f"## {behaviour}: failing", "", *failing] if failing else []
     path.parent.mkdir(exist_ok=True)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return rates

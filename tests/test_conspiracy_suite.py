@@ -45,10 +45,10 @@ CASES = load_cases(CONSPIRACY_SUITE_FILE)
 @pytest.fixture(scope="module")
 def results() -> dict[str, list[tuple[Case, Verdict]]]:
     grouped = functional_suite.run(load_engine(Settings.model_validate({})), CASES)
-    functional_suite.write_report(
+    rates = functional_suite.write_report(
         grouped, "Functional conspiracy suite", REPORT_FILE, lambda v: f"conspiracy {v.scores['conspiracy']:.2f}"
     )
-    print(functional_suite.table(grouped))
+    print(rates)
     return grouped
 
 

@@ -52,8 +52,8 @@ CASES = load_cases()
 @pytest.fixture(scope="module")
 def results() -> dict[str, list[tuple[Case, Verdict]]]:
     grouped = functional_suite.run(load_engine(Settings.model_validate({})), CASES)
-    functional_suite.write_report(grouped, "Functional suite", REPORT_FILE, lambda v: f"flags {v.flags}")
-    print(functional_suite.table(grouped))
+    rates = functional_suite.write_report(grouped, "Functional suite", REPORT_FILE, lambda v: f"flags {v.flags}")
+    print(rates)
     return grouped
 
 
