@@ -44,7 +44,7 @@ test: $(STAMP) lint typecheck
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check service tests
+	$(BIN)/ruff check service modelling tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

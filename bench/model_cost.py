@@ -58,8 +58,9 @@ def _engine(revision: str | None) -> Any:
     from service.app import load_engine
     from service.config import Settings
     from service.policy import load_policy
+    from service.scoring.encoder import no_openmp_team
     from service.scoring.engine import ScoringEngine
-    from service.scoring.models import HeadScorer, load_toxicity_scorer, no_openmp_team
+    from service.scoring.models import HeadScorer, load_toxicity_scorer
 
     settings = Settings.model_validate({"MODERATION_TOXICITY_MODEL": "embedded"})
     if revision is None:

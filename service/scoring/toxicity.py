@@ -22,7 +22,8 @@ from service.categories import SPAN_CATEGORIES
 from service.categories import TOXICITY_CATEGORIES as CATEGORIES
 from service.errors import ModelUnavailable
 from service.scoring.branch import LOGIT_SCALE, EncoderBranch
-from service.scoring.models import ENGLISH, Batch, Branch, MiniLMEncoder, ModelSpan, mean_pool, shared_encoder
+from service.scoring.encoder import Branch, MiniLMEncoder, mean_pool, shared_encoder
+from service.scoring.scorer import ENGLISH, Batch, ModelSpan
 
 # A token is marked when its head's probability reaches this; neighbouring marked tokens form one span.
 SPAN_THRESHOLD = 0.5
@@ -146,8 +147,3 @@ def load_branch(path: Path, encoder: MiniLMEncoder | None = None) -> ToxicityBra
     branch = ToxicityBranch.load(encoder or shared_encoder(), path)
     assert isinstance(branch, ToxicityBranch)
     return branch
-
-
-def new_branch(encoder: MiniLMEncoder, start_layer: int, seed: int) -> ToxicityBranch:
-    torch.manual_seed(seed)
-    return ToxicityBranch(encoder, start_layer)

@@ -110,8 +110,8 @@ def test_backup_recipe_names_the_volume_compose_creates_and_waits_for_the_rewrit
     # Compose names a volume <project>_<volume>; .env pins the project name, which is otherwise the directory's.
     (volume,) = compose["volumes"]
     project = dotenv_example()["COMPOSE_PROJECT_NAME"]
-    readme = (ROOT / "README.md").read_text()
-    deployment = readme[readme.index("## Deployment (docker compose)") :]
+    operations = (ROOT / "docs" / "operations.md").read_text()
+    deployment = operations[operations.index("## Deployment with docker compose") :]
     backups = deployment[deployment.index("**Backups**") : deployment.index("**Upgrading models**")]
     assert f"{project}_{volume}" in backups
     assert backups.index("BGREWRITEAOF") < backups.index("aof_rewrite_") < backups.index("tar ")

@@ -9,17 +9,11 @@ from typing import Any
 
 import numpy as np
 import pytest
-import torch
 
-from service.scoring.branch import EncoderBranch, fine_tune_branch
-from service.scoring.models import (
-    ARTIFACTS,
-    CONSPIRACY_ARTIFACT,
-    TOXICITY_ARTIFACT,
-    Batch,
-    MiniLMEncoder,
-    shared_encoder,
-)
+from service.scoring.branch import EncoderBranch
+from service.scoring.encoder import MiniLMEncoder, shared_encoder
+from service.scoring.models import ARTIFACTS, CONSPIRACY_ARTIFACT, TOXICITY_ARTIFACT
+from service.scoring.scorer import Batch
 
 # Different lengths, so that one batch pads most of them.
 TEXTS = [
@@ -81,21 +75,6 @@ def _recording(forward: Any, ran: list[int], index: int) -> Any:
         return forward(*args, **kwargs)
 
     return recorded
-
-
-def test_fine_tuning_is_seeded_and_moves_the_scores_towards_the_labels(encoder: MiniLMEncoder) -> None:
-    texts = [f"the {w} was staged for public consumption by the puppet masters" for w in ("vote", "war", "deal")] + [
-        f"the {w} took place on Tuesday, officials said" for w in ("vote", "war", "deal")
-    ]
-    labels = np.array([1, 1, 1, 0, 0, 0])
-    states = encoder.layer_states(texts, layer=4)
-    runs = [fine_tune_branch(encoder, states, labels, 4, epochs=3, learning_rate=1e-4, seed=7) for _ in range(2)]
-    (first, weights, bias), (second, weights_again, bias_again) = runs
-    assert np.array_equal(weights, weights_again) and bias == bias_again
-    for a, b in zip(first.state_dict().values(), second.state_dict().values(), strict=True):
-        assert torch.equal(a, b)
-    logits = Batch(texts, (first,)).branch_embeddings(first) @ weights + bias
-    assert logits[:3].min() > logits[3:].max()
 
 
 def test_each_shipped_branch_is_the_one_its_artifact_names_and_all_fit_the_budget() -> None:

@@ -28,8 +28,9 @@ from service.config import Settings
 from service.errors import ModelUnavailable
 from service.policy import load_policy
 from service.scoring.engine import ScoringEngine
-from service.scoring.models import CONSPIRACY_ARTIFACT, Batch, DetoxifyScorer, HeadScorer
+from service.scoring.models import CONSPIRACY_ARTIFACT, DetoxifyScorer, HeadScorer
 from service.scoring.normalize import normalize
+from service.scoring.scorer import Batch
 from tests.conftest import auth
 
 # Jigsaw class names as the original checkpoint stores them; Detoxify renames three of them.

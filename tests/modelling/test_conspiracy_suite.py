@@ -5,7 +5,7 @@ of puppet-masters, staged events, cover-ups and secret plans that must be flagge
 a plot, reports about conspiracy theories, debunking, neutral news about agencies and ordinary opinions that must
 not be. Neither source is in that register (Reddit statements, Telegram posts about COVID-19), so the suite asks
 what the model does with comments under news articles. Training drops every one of these sentences from the sources
-(service/training.py).
+(modelling/conspiracy_training.py).
 
 Each behaviour's pass rate is pinned at what the shipped model scored, rounded down (FLOORS); the run writes
 var/functional_conspiracy_report.md with every failing sentence and its score.
@@ -14,17 +14,17 @@ var/functional_conspiracy_report.md with every failing sentence and its score.
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
-from service import functional_suite
+from modelling import functional_suite
+from modelling.functional_suite import CONSPIRACY_SUITE_FILE, Case, load_cases, pass_rate
 from service.app import load_engine
 from service.config import Settings
-from service.functional_suite import CONSPIRACY_SUITE_FILE, Case, load_cases, pass_rate
 from service.schemas import Verdict
+from tests.conftest import ROOT
 
-REPORT_FILE = Path(__file__).resolve().parents[1] / "var" / "functional_conspiracy_report.md"
+REPORT_FILE = ROOT / "var" / "functional_conspiracy_report.md"
 MIN_SENTENCES = 20
 
 # What the shipped model passed, rounded down to two places: the regression guard.

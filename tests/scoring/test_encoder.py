@@ -7,8 +7,8 @@ import torch
 
 import service.scoring.engine as engine_module
 from service.config import Settings
+from service.scoring.encoder import no_openmp_team
 from service.scoring.engine import ScoringEngine
-from service.scoring.models import no_openmp_team
 
 
 def test_no_openmp_team_runs_its_body_with_one_intra_op_thread_and_restores_the_count() -> None:

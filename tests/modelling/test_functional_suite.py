@@ -4,7 +4,7 @@ tests/data/functional_toxicity.jsonl holds hand-written sentences, grouped by be
 comparisons, derogation without swear words, implied derogation, slurs, obfuscated spellings and emoji that must be
 flagged; neutral and positive identity mentions, counter-speech, negated hate, criticism of ideas and news paragraphs
 that must not be; untargeted profanity that may be obscene but never an identity attack or a threat. Training drops
-every one of these sentences from its sources (service/toxicity_training.py).
+every one of these sentences from its sources (modelling/toxicity_training.py).
 
 The artifacts are committed and deterministic, so each behaviour's pass rate is pinned at what the shipped model
 scored, rounded down (FLOORS): a change that lowers one is a regression. The run prints the table and writes
@@ -14,17 +14,17 @@ var/functional_suite_report.md with every failing sentence and its flags.
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
-from service import functional_suite
+from modelling import functional_suite
+from modelling.functional_suite import Case, load_cases, pass_rate
 from service.app import load_engine
 from service.config import Settings
-from service.functional_suite import Case, load_cases, pass_rate
 from service.schemas import Verdict
+from tests.conftest import ROOT
 
-REPORT_FILE = Path(__file__).resolve().parents[1] / "var" / "functional_suite_report.md"
+REPORT_FILE = ROOT / "var" / "functional_suite_report.md"
 MIN_SENTENCES = 20
 
 # What the shipped model passed, rounded down to two places: the regression guard.

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from service.toxicity_data import (
+from modelling.toxicity_data import (
     CATEGORIES,
     FEEDBACK,
     SOURCES,

@@ -1,7 +1,7 @@
 """`moderation train conspiracy`: rebuild the shipped conspiracy model from ../shared/datasets, reproducibly, and
-measure it per source and with each source left out. (`moderation train toxicity` is service/toxicity_training.py.)
+measure it per source and with each source left out. (`moderation train toxicity` is modelling/toxicity_training.py.)
 
-Two sources (`service/conspiracy_data.py`): PsyCoMark's Reddit statements and PAN 2024's Telegram posts, each
+Two sources (`modelling/conspiracy_data.py`): PsyCoMark's Reddit statements and PAN 2024's Telegram posts, each
 split 75/10/15 by a hash of the text. The model trains on the training rows of both; the validation rows choose
 how PsyCoMark's `Can't tell` rows are used, the blend with the character n-gram head and the review threshold; the
 test rows give the figures. A second and third fit each train on one source alone and are measured on the other:
@@ -19,9 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from service.conspiracy_data import SOURCES, Row, read_source
-from service.scoring.branch import EncoderBranch, fine_tune_branch, pad_states
-from service.scoring.models import ARTIFACTS, CONSPIRACY_ARTIFACT, char_ngram_vectorizer, shared_encoder
+from modelling.conspiracy_data import SOURCES, Row, read_source
+from modelling.fine_tune import fine_tune_branch, layer_states, pad_states
+from service.scoring.branch import EncoderBranch
+from service.scoring.encoder import shared_encoder
+from service.scoring.models import ARTIFACTS, CONSPIRACY_ARTIFACT, char_ngram_vectorizer
 from service.scoring.normalize import normalize
 
 SHARED_DATASETS = Path("../shared/datasets")
@@ -105,7 +107,7 @@ def _figures(labels: np.ndarray, scores: np.ndarray, threshold: float) -> _Figur
 def load_rows(datasets: Path, sample: float = 1.0) -> list[Row]:
     """Both sources with `Can't tell` rows kept (as 0.5; a fit that drops them filters them out); `sample` < 1
     keeps that share of each, by text hash, for a quick trial."""
-    from service.toxicity_training import project_test_sentences
+    from modelling.toxicity_training import project_test_sentences
 
     exclude = project_test_sentences()
     rows = [row for source in SOURCES for row in read_source(source, datasets, SEED, 0.5, exclude)]
@@ -179,7 +181,7 @@ def train(
     rows = load_rows(datasets, sample)
     texts = [normalize(r.text).text for r in rows]
     encoder = shared_encoder()
-    states = encoder.layer_states(texts, encoder.config.num_hidden_layers - BRANCH_LAYERS)
+    states = layer_states(encoder, texts, encoder.config.num_hidden_layers - BRANCH_LAYERS)
     split = {name: [i for i, r in enumerate(rows) if r.split == name] for name in ("train", "validation", "test")}
     validation = [i for i in split["validation"] if not rows[i].unsure]
     validation_labels = np.array([int(rows[i].label) for i in validation])
@@ -259,7 +261,7 @@ def _write_split(path: Path, rows: list[Row]) -> None:
 
 
 def _served_scores(engine: Any, texts: list[str]) -> np.ndarray:
-    from service.evaluation import score_task
+    from modelling.evaluation import score_task
 
     return score_task(engine, "conspiracy", texts)
 

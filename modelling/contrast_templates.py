@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from service.toxicity_data import Labels, clean_labels, known_labels
+from modelling.toxicity_data import Labels, clean_labels, known_labels
 
 # Plural forms, so that each fits "___ are ...".
 GROUPS = (

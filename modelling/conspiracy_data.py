@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sacremoses import MosesDetokenizer
 
-from service.toxicity_data import split_of, text_key
+from modelling.toxicity_data import split_of, text_key
 
 # What a `Can't tell` row of PsyCoMark counts as; None drops it. Chosen by measurement (the model card).
 Unsure = float | None

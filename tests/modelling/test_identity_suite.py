@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,9 +25,9 @@ from service.config import Settings
 from service.schemas import Verdict
 from service.scoring.engine import ScoringEngine
 from service.scoring.normalize import normalize
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
-SUITE_FILE = Path(__file__).resolve().parent / "data" / "identity_neutral.jsonl"
+SUITE_FILE = ROOT / "tests" / "data" / "identity_neutral.jsonl"
 REPORT_FILE = ROOT / "var" / "identity_suite_report.md"
 BATCH_SIZE = 64
 MAX_OVERALL_RATE = 0.02

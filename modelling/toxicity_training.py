@@ -25,15 +25,10 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from service.categories import SPAN_CATEGORIES
-from service.contrast_templates import contrast_sets
-from service.identity_templates import mentions_identity, neutral_identity_sentences
-from service.scoring.branch import pad_states
-from service.scoring.emoji_words import spell_emoji
-from service.scoring.models import ARTIFACTS, MiniLMEncoder, shared_encoder
-from service.scoring.normalize import normalize
-from service.scoring.toxicity import ToxicityBranch, new_branch
-from service.toxicity_data import (
+from modelling.contrast_templates import contrast_sets
+from modelling.fine_tune import pad_states
+from modelling.identity_templates import mentions_identity, neutral_identity_sentences
+from modelling.toxicity_data import (
     CATEGORIES,
     DEFAULT_LEAVE_OUT,
     SOURCES,
@@ -44,6 +39,12 @@ from service.toxicity_data import (
     read_source,
     text_key,
 )
+from service.categories import SPAN_CATEGORIES
+from service.scoring.emoji_words import spell_emoji
+from service.scoring.encoder import MiniLMEncoder, shared_encoder
+from service.scoring.models import ARTIFACTS
+from service.scoring.normalize import normalize
+from service.scoring.toxicity import ToxicityBranch
 
 SEED = 20261201
 ARTIFACT_NAME = "toxicity-minilm-top3.json"
@@ -262,7 +263,8 @@ def _pos_weights(examples: list[Example]) -> torch.Tensor:
 def fine_tune(encoder: MiniLMEncoder, examples: list[Example], epochs: int = EPOCHS, label: str = "") -> ToxicityBranch:
     """Seeded: the same rows give the same weights on the same machine."""
     rng = np.random.default_rng(SEED)
-    branch = new_branch(encoder, encoder.config.num_hidden_layers - BRANCH_LAYERS, SEED).train()
+    torch.manual_seed(SEED)  # the new heads' initial weights
+    branch = ToxicityBranch(encoder, encoder.config.num_hidden_layers - BRANCH_LAYERS).train()
     heads = [*branch.sentence_head.parameters(), *branch.token_head.parameters()]
     head_ids = {id(p) for p in heads}
     layers = [p for p in branch.parameters() if id(p) not in head_ids]
@@ -551,7 +553,7 @@ def _table(overall: Figures, per_source: dict[str, Figures], left_out: dict[str,
 def write_card(artifact: Path, seconds: float) -> Path:
     """The model card beside the artifact, with what only the service pipeline shows: the functional suite's pass
     rates and the cost of a comment, measured with this artifact loaded."""
-    from service import functional_suite
+    from modelling import functional_suite
     from service.app import load_engine
     from service.config import Settings
 
@@ -616,14 +618,14 @@ the machine that wrote this card, both training runs included).
   share of raters), masked where a source does not label a category, positives weighted up to
   {MAX_POS_WEIGHT:g}x for rare categories. Token loss (weight {method["token_loss_weight"]}): binary cross-entropy on
   each token's share of raters who marked it, news comments only.
-- **Labels**: derived per source in `service/toxicity_data.py` from what the raters said: a row a source calls not
+- **Labels**: derived per source in `modelling/toxicity_data.py` from what the raters said: a row a source calls not
   toxic is 0 in every category; the news comments give each category as the share of raters who marked a span of
   that type; ConvAbuse gives severity (share rating "very strongly abusive") and sexual harassment; HatemojiBuild,
   Stormfront, ToxiGen and HateXplain's hate speech give identity attack; HatemojiBuild's threatening language gives
   threat; OLID's untargeted profanity gives obscene; Davidson's votes give soft toxicity and identity attack.
 - **Extra negatives**: {payload["template_negatives"]} templated neutral sentences naming identity groups
-  (`service/identity_templates.py`), and {payload.get("contrast_rows", 0)} contrasting sentences
-  (`service/contrast_templates.py`), written in sets that are trained on whole: a hateful claim about a group
+  (`modelling/identity_templates.py`), and {payload.get("contrast_rows", 0)} contrasting sentences
+  (`modelling/contrast_templates.py`), written in sets that are trained on whole: a hateful claim about a group
   beside its negation and its rejection, some again with the group and the slur disguised (digits for letters,
   spaced or dotted letters), claims that carry a negation ("... are not real citizens"), rejecting frames turned to
   endorse ("Saying ... is just honest."), sly put-downs without a hate word beside kind twins, and threats against

@@ -7,17 +7,17 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from service.categories import TOXICITY_CATEGORIES
-from service.contrast_templates import GROUPS, contrast_rows, contrast_sets, disguise, disguised_claims
-from service.identity_templates import mentions_identity
-from service.toxicity_data import text_key
-from service.toxicity_training import (
+from modelling.contrast_templates import GROUPS, contrast_rows, contrast_sets, disguise, disguised_claims
+from modelling.identity_templates import mentions_identity
+from modelling.toxicity_data import text_key
+from modelling.toxicity_training import (
     SHARED_RUN_WORDS,
     project_test_runs,
     project_test_sentences,
     word_runs,
     written_rows,
 )
+from service.categories import TOXICITY_CATEGORIES
 
 
 def _kind(labels: dict[str, float | None]) -> str:

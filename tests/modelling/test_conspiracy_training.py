@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from service import training
+from modelling import conspiracy_training as training
 from tests.conftest import ROOT
 from tests.tiny_datasets import write_tiny_conspiracy_datasets
 

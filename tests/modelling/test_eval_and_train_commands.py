@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from service.evaluation import LabeledTexts, evaluate
-from service.training import choose_threshold
+from modelling.conspiracy_training import choose_threshold
+from modelling.evaluation import LabeledTexts, evaluate
 from tests.conftest import ROOT
 
 

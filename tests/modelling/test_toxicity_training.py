@@ -12,15 +12,15 @@ from pathlib import Path
 
 import numpy as np
 
-from service.scoring.models import ARTIFACTS
-from service.toxicity_data import CATEGORIES, SOURCE_NAMES, Row
-from service.toxicity_training import (
+from modelling.toxicity_data import CATEGORIES, SOURCE_NAMES, Row
+from modelling.toxicity_training import (
     IDENTITY_BALANCE_MAX,
     WRITTEN_SOURCES,
     balance_identity_mentions,
     choose_thresholds,
     train,
 )
+from service.scoring.models import ARTIFACTS
 from tests.conftest import ROOT
 from tests.tiny_datasets import write_tiny_datasets
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from service.conspiracy_data import SOURCES, detokenize, missing_files, read_source
-from service.toxicity_data import text_key
+from modelling.conspiracy_data import SOURCES, detokenize, missing_files, read_source
+from modelling.toxicity_data import text_key
 from tests.tiny_datasets import write_tiny_conspiracy_datasets
 
 
