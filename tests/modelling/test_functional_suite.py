@@ -39,6 +39,7 @@ FLOORS = {
     "obfuscated": 0.62,
     "emoji_hate": 0.96,
     "identity_neutral_short": 1.0,
+    "identity_noun": 0.93,
     "identity_positive": 0.96,
     "counter_speech": 0.83,
     "negated_hate": 0.93,
