@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from modelling.toxicity_data import DEFAULT_LEAVE_OUT, SOURCE_NAMES, Source
+from modelling.toxicity_data import DEFAULT_LEAVE_OUT, DEFAULT_SOURCES, SOURCE_NAMES, SOURCES, Source
 from service.cli import Commands, read_settings
 
 
@@ -20,8 +20,17 @@ def add_commands(commands: Commands) -> None:
     train_cmd.add_argument(
         "--leave-out",
         choices=[*SOURCE_NAMES, "none"],
-        default=DEFAULT_LEAVE_OUT,
-        help=f"toxicity: the source a second run leaves out of training (default {DEFAULT_LEAVE_OUT})",
+        action="append",
+        metavar="SOURCE",
+        help=f"toxicity: a source one more run leaves out of training, repeatable (default {DEFAULT_LEAVE_OUT}; none)",
+    )
+    train_cmd.add_argument(
+        "--source",
+        choices=[s.name for s in SOURCES if not s.default],
+        action="append",
+        default=[],
+        metavar="SOURCE",
+        help="toxicity: also train on this source, beyond the shipped model's (repeatable)",
     )
     train_cmd.add_argument("--sample", type=float, default=1.0, help="share of each source, for a trial")
     train_cmd.add_argument("--epochs", type=int, help="epochs (default: as the shipped model was trained)")
@@ -86,18 +95,24 @@ def train(args: argparse.Namespace) -> int:
         from modelling import toxicity_training
         from modelling.toxicity_data import missing_files
 
-        missing = missing_files(datasets)
+        sources = [*DEFAULT_SOURCES, *(s for s in SOURCES if s.name in args.source)]
+        missing = missing_files(datasets, sources)
         if missing:
             print(f"moderation: {datasets} lacks {', '.join(str(m) for m in missing[:3])}", file=sys.stderr)
             return 2
         extra = _feedback_sources(args.extra) if args.extra else []
         if isinstance(extra, int):
             return extra
-        leave_out = None if args.leave_out == "none" else args.leave_out
+        leave_out = [name for name in args.leave_out or [DEFAULT_LEAVE_OUT] if name != "none"]
+        trained_on = {s.name for s in sources} | {s.name for s in extra}
+        if unknown := [name for name in leave_out if name not in trained_on]:
+            print(f"moderation: --leave-out {unknown[0]} is not a source of this run (add it with --source)",
+                  file=sys.stderr)
+            return 2
         epochs = args.epochs or toxicity_training.EPOCHS
         artifacts = args.artifacts or ARTIFACTS
         toxic = toxicity_training.train(
-            datasets, artifacts, leave_out=leave_out, sample=args.sample, epochs=epochs, extra=extra
+            datasets, artifacts, leave_out=leave_out, sample=args.sample, epochs=epochs, extra=extra, sources=sources
         )
         print(f"moderation: wrote {toxic.artifact} (trained on {toxic.train_rows} rows) and {toxic.card}")
         print(f"figures on {toxic.test_rows} test rows, never trained on:\n{toxic.summary}")

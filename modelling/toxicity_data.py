@@ -51,6 +51,9 @@ class Source:
     weight: float = 1.0
     # Rows kept at most, after the split is drawn: the training budget on 2 cores. Positives are kept first.
     cap: int | None = None
+    # In a training run unless named otherwise (`moderation train toxicity --source`); a source joins the default set
+    # when a model trained with it ships, so that the default command rebuilds the shipped artifact.
+    default: bool = True
 
 
 def known_labels(**known: float | None) -> Labels:
@@ -221,6 +224,60 @@ def _davidson(root: Path) -> Read:
             yield row["tweet"], known_labels(toxicity=hate + offensive, identity_attack=hate), None, ()
 
 
+# --- hate sources: they say whether a text is hate, and their negatives include plain insults and swearing -------
+# A negative is 0 for identity_attack only; toxicity, insult and obscene stay unknown (masked) for it.
+
+_HATE = {"toxicity": 1.0, "identity_attack": 1.0}
+_NOT_HATE = {"identity_attack": 0.0}
+_OWN_SPLITS = {"train": "train", "dev": "validation", "test": "test"}
+
+
+def _carved_split(text: str, split: str) -> str:
+    """A source that ships train and test only: a tenth of its training rows, by text hash, validates."""
+    if split != "train":
+        return split
+    draw = int(hashlib.sha256(f"validation:{text_key(text)}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+    return "validation" if draw < VALIDATION_SHARE else "train"
+
+
+def _dynahate(root: Path) -> Read:
+    for row in _read_csv(root / "dynahate.csv"):
+        labels = _HATE if row["label"] == "hate" else _NOT_HATE
+        yield row["text"], known_labels(**labels), _OWN_SPLITS[row["split"]], ()
+
+
+def _measuring_hate(root: Path) -> Read:
+    for row in _read_csv(root / "measuring-hate-speech.csv"):
+        labels = _HATE if row["label"] == "1" else _NOT_HATE
+        yield row["text"], known_labels(**labels), _OWN_SPLITS[row["split"]], ()
+
+
+def _gab(root: Path) -> Read:
+    """Assault on human dignity is identity attack, a call for violence is a threat, vulgar or offensive language is
+    obscene; each label is 0 where the annotators' majority did not give it. A post with none of them may still be
+    rude, so its toxicity and insult stay unknown."""
+    for row in _read_csv(root / "gab-hate-corpus.csv"):
+        hate, violence, vulgar = (float(row[c]) for c in ("hd", "cv", "vo"))
+        toxic = 1.0 if hate or violence or vulgar else None
+        labels = known_labels(toxicity=toxic, identity_attack=hate, threat=violence, obscene=vulgar)
+        yield row["text"], labels, _carved_split(row["text"], row["split"]), ()
+
+
+def _dynacounter(root: Path) -> Read:
+    """The hateful statements are identity attacks; the replies that argue against them are not. Replies that are
+    not counter-speech (agreement, asides) say nothing either way and are left out."""
+    for row in _read_csv(root / "dynacounter.csv"):
+        yield row["hateful_statement"], known_labels(**_HATE), None, ()
+        if row["label"] == "counterspeech":
+            yield row["response"], known_labels(**_NOT_HATE), None, ()
+
+
+def _fox_news(root: Path) -> Read:
+    for row in _read_csv(root / "fox-news-comments.csv"):
+        labels = _HATE if row["label"] == "1" else _NOT_HATE
+        yield row["text"], known_labels(**labels), None, ()
+
+
 SOURCES: tuple[Source, ...] = (
     Source(
         "toxic-spans",
@@ -294,8 +351,52 @@ SOURCES: tuple[Source, ...] = (
         weight=0.1,
         cap=6_000,
     ),
+    Source(
+        "dynahate",
+        "adversarial hate written to fool models over four rounds, with perturbations that flip the label (quoting, "
+        "negation, counter-speech and reclaimed words are not hate); hate / not hate, its own splits",
+        "Vidgen et al., ACL 2021 (via paul-rottger/efficient-low-resource-hate-detection); no licence stated",
+        ("dynahate.csv",),
+        _dynahate,
+        default=False,
+    ),
+    Source(
+        "measuring-hate-speech",
+        "Reddit, YouTube and Twitter comments rated by several people each, majority hate vote, half hateful",
+        "Kennedy et al. 2020; CC BY 4.0 upstream",
+        ("measuring-hate-speech.csv",),
+        _measuring_hate,
+        default=False,
+        cap=8_000,
+    ),
+    Source(
+        "gab-hate-corpus",
+        "Gab posts: assault on human dignity, call for violence, vulgar or offensive language (3+ annotators)",
+        "Kennedy et al. 2022 (via liuchaoqun/hate-speech-datasets); no licence in this copy",
+        ("gab-hate-corpus.csv",),
+        _gab,
+        default=False,
+        cap=8_000,
+    ),
+    Source(
+        "dynacounter",
+        "hateful statements and the replies written to argue against them",
+        "Chung & Bright 2024 (Turing-Online-Safety-Codebase/counterspeech_adversarial); no licence stated",
+        ("dynacounter.csv",),
+        _dynacounter,
+        default=False,
+    ),
+    Source(
+        "fox-news",
+        "reader comments under Fox News articles, hateful or not",
+        "Gao & Huang, RANLP 2017 (sjtuprog/fox-news-comments); MIT",
+        ("fox-news-comments.csv",),
+        _fox_news,
+        default=False,
+    ),
 )
 SOURCE_NAMES = tuple(source.name for source in SOURCES)
+DEFAULT_SOURCES = tuple(source for source in SOURCES if source.default)
 # The source a second training run leaves out: the only news-site one, the kind of site the service is for.
 DEFAULT_LEAVE_OUT = "toxic-spans"
 
@@ -349,8 +450,8 @@ def read_source(source: Source, root: Path, seed: int, exclude: frozenset[str] =
     return kept
 
 
-def missing_files(root: Path) -> list[Path]:
-    return [root / name for source in SOURCES for name in source.files if not (root / name).is_file()]
+def missing_files(root: Path, sources: Iterable[Source] = DEFAULT_SOURCES) -> list[Path]:
+    return [root / name for source in sources for name in source.files if not (root / name).is_file()]
 
 
 # --- the site's own labels: `moderation feedback export` files ------------------------------------------------

@@ -31,7 +31,7 @@ from modelling.identity_templates import mentions_identity, neutral_identity_sen
 from modelling.toxicity_data import (
     CATEGORIES,
     DEFAULT_LEAVE_OUT,
-    SOURCES,
+    DEFAULT_SOURCES,
     Labels,
     Row,
     Source,
@@ -139,13 +139,15 @@ def written_rows() -> tuple[list[Row], int]:
     return kept, sum(map(len, written)) - len(kept)
 
 
-def load_rows(datasets: Path, sample: float = 1.0, extra: Sequence[Source] = ()) -> tuple[list[Row], int]:
+def load_rows(
+    datasets: Path, sample: float = 1.0, extra: Sequence[Source] = (), sources: Sequence[Source] = DEFAULT_SOURCES
+) -> tuple[list[Row], int]:
     """Every source's rows, `extra` ones (a site's feedback) included, and the written ones; `sample` < 1 keeps that
     share of each (by text hash), for a quick trial run. Also how many written rows were left out near a test
     sentence (`written_rows`), for the card."""
     exclude = project_test_sentences()
     rows: list[Row] = []
-    for source in (*SOURCES, *extra):
+    for source in (*sources, *extra):
         rows += read_source(source, datasets, SEED, exclude)
     written, near_tests = written_rows()
     rows += written
@@ -428,17 +430,19 @@ class ToxicityReport:
 def train(
     datasets: Path,
     artifacts: Path = ARTIFACTS,
-    leave_out: str | None = DEFAULT_LEAVE_OUT,
+    leave_out: Sequence[str] = (DEFAULT_LEAVE_OUT,),
     sample: float = 1.0,
     epochs: int = EPOCHS,
     extra: Sequence[Source] = (),
+    sources: Sequence[Source] = DEFAULT_SOURCES,
 ) -> ToxicityReport:
-    """`extra`: sources beyond the shared datasets (a site's feedback), trained on and measured like the others."""
+    """`extra`: sources beyond the shared datasets (a site's feedback), trained on and measured like the others.
+    `leave_out`: each source named is left out of one more training run, which is measured on its test rows."""
     started = time.perf_counter()
     torch.manual_seed(SEED)
     encoder = shared_encoder()
-    sources = (*SOURCES, *extra)
-    loaded, written_near_tests = load_rows(datasets, sample, extra)
+    loaded, written_near_tests = load_rows(datasets, sample, extra, sources)
+    sources = (*sources, *extra)
     rows, identity_balance = balance_identity_mentions(loaded)
     examples = prepare(rows, encoder)
     by_split = {s: [e for e in examples if e.row.split == s] for s in ("train", "validation", "test")}
@@ -451,17 +455,21 @@ def train(
     per_source = _per_source(by_split["test"], test, review, source_names)
     overall = measure(test, _targets(by_split["test"]), review)
 
-    left_out: dict[str, Any] | None = None
-    if leave_out:
-        kept = [e for e in by_split["train"] if e.row.source != leave_out]
-        held = [e for e in by_split["test"] if e.row.source == leave_out]
-        without = fine_tune(encoder, kept, epochs, label=f" without {leave_out}")
-        left_out = {
-            "source": leave_out,
-            "train_rows": len(kept),
-            "without": measure(predict(without, held), _targets(held), review),
-            "with": per_source.get(leave_out) or measure(test[:0], _targets([]), review),
-        }
+    runs_without: list[dict[str, Any]] = []
+    for name in leave_out:
+        kept = [e for e in by_split["train"] if e.row.source != name]
+        held = [e for e in by_split["test"] if e.row.source == name]
+        without = fine_tune(encoder, kept, epochs, label=f" without {name}")
+        runs_without.append(
+            {
+                "source": name,
+                "train_rows": len(kept),
+                "without": measure(predict(without, held), _targets(held), review),
+                "with": per_source.get(name) or measure(test[:0], _targets([]), review),
+            }
+        )
+    # One run is stored as it always was (the shipped artifact's shape); several as a list.
+    left_out: LeftOut = runs_without[0] if len(runs_without) == 1 else (runs_without or None)
 
     artifacts.mkdir(parents=True, exist_ok=True)
     artifact = artifacts / ARTIFACT_NAME
@@ -505,7 +513,12 @@ def train(
         "review_thresholds": review,
         "reject_thresholds": reject,
         "threshold_rule": THRESHOLD_RULE,
-        "figures": {"test": overall, "per_source": per_source, "left_out": left_out},
+        "figures": {
+            "test": overall,
+            "per_source": per_source,
+            "left_out": left_out,
+            **_flag_figures(by_split, test, review),
+        },
         "branch": {"file": branch_file.name, "sha256": hashlib.sha256(branch_file.read_bytes()).hexdigest()},
     }
     seconds = time.perf_counter() - started  # in the card only: timings differ between runs, the artifact must not
@@ -525,9 +538,49 @@ def _file_hashes(datasets: Path, source: Source) -> dict[str, str]:
 
 
 Figures = dict[str, dict[str, Any]]
+LeftOut = dict[str, Any] | list[dict[str, Any]] | None
+# The source whose test split checks every category against quoting, negation and counter-speech (its perturbations).
+FLAG_CHECK_SOURCE = "dynahate"
 
 
-def _table(overall: Figures, per_source: dict[str, Figures], left_out: dict[str, Any] | None) -> str:
+def _flag_figures(by_split: dict[str, list[Example]], test: np.ndarray, review: dict[str, float]) -> dict[str, Any]:
+    """Each category's share of FLAG_CHECK_SOURCE's hateful and not-hateful test rows flagged at its review threshold:
+    a not-hateful row may be rude, but a flag of identity attack or threat on one is the model reading the group or the
+    quote as the attack. Empty (nothing in the artifact) when the run does not train on that source."""
+    rows = [i for i, e in enumerate(by_split["test"]) if e.row.source == FLAG_CHECK_SOURCE]
+    if not rows:
+        return {}
+    hateful = np.array([(by_split["test"][i].row.labels["identity_attack"] or 0.0) >= 0.5 for i in rows])
+    flagged = {c: test[rows, column] >= review[c] for column, c in enumerate(CATEGORIES)}
+    return {
+        "flags": {
+            "source": FLAG_CHECK_SOURCE,
+            "hate_rows": int(hateful.sum()),
+            "not_hate_rows": int((~hateful).sum()),
+            "hate_flagged": {c: round(float(f[hateful].mean()), 4) for c, f in flagged.items()},
+            "not_hate_flagged": {c: round(float(f[~hateful].mean()), 4) for c, f in flagged.items()},
+        }
+    }
+
+
+def _flag_table(flags: dict[str, Any] | None) -> str:
+    if not flags:
+        return ""
+    header = "| rows | " + " | ".join(CATEGORIES) + " |\n|---|" + "---|" * len(CATEGORIES)
+    lines = [
+        f"| {label} ({flags[count]}) | " + " | ".join(f"{flags[key][c]:.3f}" for c in CATEGORIES) + " |"
+        for label, count, key in (
+            ("hate", "hate_rows", "hate_flagged"),
+            ("not hate", "not_hate_rows", "not_hate_flagged"),
+        )
+    ]
+    return (
+        f"\n\nShare of `{flags['source']}`'s test rows flagged at each review threshold (its not-hate rows hold "
+        "quotes, negations, counter-speech and abuse of no group):\n\n" + "\n".join([header, *lines])
+    )
+
+
+def _table(overall: Figures, per_source: dict[str, Figures], left_out: LeftOut) -> str:
     header = "| source | " + " | ".join(CATEGORIES) + " |\n|---|" + "---|" * len(CATEGORIES)
     lines = [header]
     for name, figures in [*per_source.items(), ("all test rows", overall)]:
@@ -537,14 +590,14 @@ def _table(overall: Figures, per_source: dict[str, Figures], left_out: dict[str,
             cells.append("-" if f["roc_auc"] is None else f"{f['roc_auc']:.3f} ({f['positives']}/{f['rows']})")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     text = "ROC-AUC on each source's test rows (positives/rows labeled for that category):\n\n" + "\n".join(lines)
-    if left_out:
+    for run in [left_out] if isinstance(left_out, dict) else left_out or []:
         rows = [header]
         for name in ("with", "without"):
-            figures = left_out[name]
+            figures = run[name]
             cells = ["-" if figures[c]["roc_auc"] is None else f"{figures[c]['roc_auc']:.3f}" for c in CATEGORIES]
-            rows.append(f"| {left_out['source']}, {name} it in training | " + " | ".join(cells) + " |")
+            rows.append(f"| {run['source']}, {name} it in training | " + " | ".join(cells) + " |")
         text += (
-            f"\n\nLeft out: `{left_out['source']}` removed from training ({left_out['train_rows']} training rows "
+            f"\n\nLeft out: `{run['source']}` removed from training ({run['train_rows']} training rows "
             "left), measured on its test rows:\n\n" + "\n".join(rows)
         )
     return text
@@ -589,6 +642,29 @@ def _cost(engine: Any, rounds: int = 3) -> str:
     )
 
 
+_HATE_SOURCE_LABELS = {
+    "dynahate": "DynaHate",
+    "measuring-hate-speech": "Measuring Hate Speech",
+    "gab-hate-corpus": "the Gab Hate Corpus",
+    "dynacounter": "DynaCounter's hateful statements",
+    "fox-news": "the Fox News comments",
+}
+
+
+def _hate_labels(payload: dict[str, Any]) -> str:
+    """How the hate sources' labels map, for a run that trains on any of them."""
+    named = [label for name, label in _HATE_SOURCE_LABELS.items() if name in payload["sources"]]
+    if not named:
+        return ""
+    return (
+        f"\n  The hate sources ({', '.join(named)}) say whether a text is hate: hate is toxicity and identity attack;"
+        "\n  their negatives may still be insults or swearing, so they are 0 for identity attack only, every other"
+        "\n  category masked. The Gab Hate Corpus also gives threat (a call for violence) and obscene (vulgar or"
+        "\n  offensive language), each 0 where its annotators did not give it; DynaCounter's replies that argue"
+        "\n  against a hateful statement are 0 for identity attack, its other replies are left out."
+    )
+
+
 def model_card(payload: dict[str, Any], seconds: float, suite: str, cost: str) -> str:
     sources = "\n".join(
         f"| `{name}` | {s['description']} | {s['licence']} | {s['weight']} | "
@@ -622,7 +698,9 @@ the machine that wrote this card, both training runs included).
   toxic is 0 in every category; the news comments give each category as the share of raters who marked a span of
   that type; ConvAbuse gives severity (share rating "very strongly abusive") and sexual harassment; HatemojiBuild,
   Stormfront, ToxiGen and HateXplain's hate speech give identity attack; HatemojiBuild's threatening language gives
-  threat; OLID's untargeted profanity gives obscene; Davidson's votes give soft toxicity and identity attack.
+  threat; OLID's untargeted profanity gives obscene; Davidson's votes give soft toxicity and identity attack.{
+    _hate_labels(payload)
+}
 - **Extra negatives**: {payload["template_negatives"]} templated neutral sentences naming identity groups
   (`modelling/identity_templates.py`), and {payload.get("contrast_rows", 0)} contrasting sentences
   (`modelling/contrast_templates.py`), written in sets that are trained on whole: a hateful claim about a group
@@ -667,7 +745,7 @@ file. Davidson's tweets over-label African-American English as offensive, hence 
 The model's own probabilities (without the cue phrases the service adds), on rows it never trained on and that no
 threshold was chosen on.
 
-{_table(figures["test"], figures["per_source"], figures["left_out"])}
+{_table(figures["test"], figures["per_source"], figures["left_out"])}{_flag_table(figures.get("flags"))}
 
 ## Functional suite
 

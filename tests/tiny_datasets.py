@@ -86,7 +86,28 @@ def write_tiny_datasets(root: Path, rows: int = 24) -> Path:
                                            "tweet"],
            [[i, 3, 1 if rude else 0, 2 if rude else 0, 0 if rude else 3, 1 if rude else 2, _text("davidson", i, rude)]
             for i, rude in pairs])
+    write_tiny_hate_datasets(root, rows)
     write_tiny_conspiracy_datasets(root, rows)
+    return root
+
+
+def write_tiny_hate_datasets(root: Path, rows: int = 24) -> Path:
+    """The hate sources beyond the shipped model's: hate against not hate, with their own splits where they have
+    them. Gab's rude posts also call for violence and swear; its third row is vulgar without hate."""
+    pairs = [(i, i % 2 == 1) for i in range(rows)]
+    splits = ("train", "dev", "test")
+    _write(root / "dynahate.csv", ["text", "label", "split"],
+           [[_text("dynahate", i, rude), "hate" if rude else "nothate", splits[i % 3]] for i, rude in pairs])
+    _write(root / "measuring-hate-speech.csv", ["text", "label", "split"],
+           [[_text("mhs", i, rude), int(rude), splits[i % 3]] for i, rude in pairs])
+    _write(root / "gab-hate-corpus.csv", ["text", "hd", "cv", "vo", "split"],
+           [[_text("gab", i, rude), int(rude), int(rude), int(rude or i == 2), "test" if i % 4 == 0 else "train"]
+            for i, rude in pairs])
+    _write(root / "dynacounter.csv", ["hateful_statement", "response", "label", "round", "target_group"],
+           [[_text("dynacounter statement", i, True), _text("dynacounter reply", i, False),
+             "not_counterspeech" if i == 0 else "counterspeech", 1, "group"] for i, _ in pairs])
+    _write(root / "fox-news-comments.csv", ["article_title", "text", "label", "previous_comment", "next_comment"],
+           [["an article", _text("fox", i, rude), int(rude), "", ""] for i, rude in pairs])
     return root
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from modelling.toxicity_data import CATEGORIES, SOURCE_NAMES, Row
+from modelling.toxicity_data import CATEGORIES, DEFAULT_SOURCES, SOURCE_NAMES, SOURCES, Row
 from modelling.toxicity_training import (
     IDENTITY_BALANCE_MAX,
     WRITTEN_SOURCES,
@@ -30,12 +30,12 @@ def test_training_is_reproducible_reports_every_source_and_never_touches_the_shi
     datasets = write_tiny_datasets(tmp_path / "datasets")
     outputs = []
     for run in ("first", "second"):
-        report = train(datasets, artifacts=tmp_path / run, leave_out="olid", sample=0.4, epochs=1)
+        report = train(datasets, artifacts=tmp_path / run, leave_out=("olid",), sample=0.4, epochs=1)
         outputs.append((report.artifact.read_bytes(), report.artifact.with_suffix(".branch.safetensors").read_bytes()))
     assert outputs[0] == outputs[1], "training is seeded: the same data gives the same bytes"
     payload = json.loads(outputs[0][0])
     assert payload["categories"] == list(CATEGORIES)
-    assert set(payload["sources"]) == set(SOURCE_NAMES)
+    assert set(payload["sources"]) == {s.name for s in DEFAULT_SOURCES}
     assert set(payload["figures"]["per_source"]) <= set(SOURCE_NAMES)
     assert payload["figures"]["left_out"]["source"] == "olid"
     assert set(payload["identity_balance"]) <= {*SOURCE_NAMES, *WRITTEN_SOURCES}
@@ -46,6 +46,23 @@ def test_training_is_reproducible_reports_every_source_and_never_touches_the_shi
     assert "CC BY-SA 3.0 ES" in card and "Left out: `olid`" in card and "| toxic-spans |" in card
     assert "| threat_person | flags threat |" in card and "ms a comment for the whole embedded pipeline" in card
     assert shipped == {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in ARTIFACTS.iterdir() if p.is_file()}
+
+
+def test_a_run_may_add_sources_beyond_the_shipped_ones_and_leave_several_out(tmp_path: Path) -> None:
+    datasets = write_tiny_datasets(tmp_path / "datasets")
+    dynahate = next(s for s in SOURCES if s.name == "dynahate")
+    report = train(
+        datasets, tmp_path / "run", leave_out=("olid", "dynahate"), sample=0.4, epochs=1,
+        sources=(*DEFAULT_SOURCES, dynahate),
+    )
+    payload = json.loads(report.artifact.read_text())
+    assert "dynahate" in payload["sources"] and "dynahate" in payload["figures"]["per_source"]
+    assert [run["source"] for run in payload["figures"]["left_out"]] == ["olid", "dynahate"]
+    flags = payload["figures"]["flags"]
+    assert flags["source"] == "dynahate" and set(flags["not_hate_flagged"]) == set(CATEGORIES)
+    card = report.card.read_text()
+    assert "Left out: `olid`" in card and "Left out: `dynahate`" in card
+    assert "Share of `dynahate`'s test rows flagged" in card and "The hate sources (DynaHate)" in card
 
 
 def test_review_maximises_f1_unless_a_lower_one_keeps_false_positives_rare_and_reject_needs_precision() -> None:
