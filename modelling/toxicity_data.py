@@ -506,9 +506,12 @@ class FeedbackRows:
         return line
 
 
-def read_feedback(paths: Iterable[Path]) -> FeedbackRows:
+def read_feedback(
+    paths: Iterable[Path], labels_of: Callable[[str, float], Labels | None] = feedback_labels
+) -> FeedbackRows:
     """Every label of the files, merged per text (as read_source keys texts): a later row's value wins for each
     category it speaks to, so the last word of the site's moderators counts (an export is oldest first).
+    `labels_of` maps a row's attribute and value to the categories it speaks to (toxicity training's by default).
 
     A text whose toxicity ends up 0 is clean in the categories no label spoke to, as in the other sources.
     Raises FeedbackColumnsError for a file without the columns an export writes.
@@ -532,7 +535,7 @@ def read_feedback(paths: Iterable[Path]) -> FeedbackRows:
                     skipped["value not in [0, 1]"] += 1
                     continue
                 attribute = row["attribute"] or ""
-                found = feedback_labels(attribute, value)
+                found = labels_of(attribute, value)
                 key = text_key(row["text"] or "")
                 if found is None or not key:
                     skipped[(attribute or "no attribute") if found is None else "empty text"] += 1

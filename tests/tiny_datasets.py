@@ -133,4 +133,7 @@ def write_tiny_conspiracy_datasets(root: Path, rows: int = 24) -> Path:
         tokenised = _claim("telegram", i, kind).replace("'", " '") + " https :// t . me / channel" + str(i)
         pan.append([tokenised, "CONSPIRACY" if kind == "yes" else "CRITICAL"])
     _write(root / "pan2024-oppositional-en.csv", ["text", "label"], pan)
+    dev = [[i, _claim("reddit dev", i, kind), "conspiracy", label, "[]"]
+           for i, (kind, label) in enumerate([("yes", "Yes"), ("no", "No"), ("unsure", "Can't tell")] * 4)]
+    _write(root / "psycomark-dev.csv", ["id", "text", "subreddit", "label", "markers"], dev)
     return root

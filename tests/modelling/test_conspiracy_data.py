@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from modelling.conspiracy_data import SOURCES, detokenize, missing_files, read_source
+from modelling.conspiracy_data import DEFAULT_SOURCES, SOURCES, detokenize, missing_files, read_source
 from modelling.toxicity_data import text_key
 from tests.tiny_datasets import write_tiny_conspiracy_datasets
 
@@ -33,7 +33,7 @@ def test_pan_posts_are_detokenised_and_lose_their_links(tokenised: str, written:
 
 
 def test_labels_of_both_sources(datasets: Path) -> None:
-    psycomark, pan = (read_source(source, datasets, 1, 0.5, frozenset()) for source in SOURCES)
+    psycomark, pan = (read_source(source, datasets, 1, 0.5, frozenset()) for source in DEFAULT_SOURCES)
     assert {r.label for r in psycomark} == {0.0, 0.5, 1.0}
     assert all(r.unsure == (r.label == 0.5) for r in psycomark)
     assert {r.label for r in pan} == {0.0, 1.0}

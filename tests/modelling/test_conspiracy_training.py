@@ -7,11 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from modelling import conspiracy_training as training
+from modelling.conspiracy_data import DEFAULT_SOURCES, SOURCES, feedback_source
 from tests.conftest import ROOT
-from tests.tiny_datasets import write_tiny_conspiracy_datasets
+from tests.tiny_datasets import write_tiny_conspiracy_datasets, write_tiny_datasets
 
 
 @pytest.fixture(scope="module")
@@ -67,3 +69,52 @@ def test_without_the_pan_file_the_command_names_it(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 2
     assert "pan2024-oppositional-en.csv" in done.stderr
+
+
+def test_the_news_mix_threshold_keeps_ordinary_comments_sources_negatives_and_the_article_within_bounds() -> None:
+    labels = np.array([1] * 10 + [0] * 10)
+    scores = np.array([0.9] * 5 + [0.5] * 5 + [0.45] * 1 + [0.1] * 9)  # one source negative at 0.45 (10%)
+    ordinary = np.array([0.42] * 2 + [0.05] * 98)  # 2% of ordinary comments at 0.42
+    assert training.choose_news_threshold(labels, scores, ordinary, np.array([0.1])) == 0.15
+    assert training.choose_news_threshold(labels, scores, ordinary, np.array([0.3])) == 0.35  # above the article
+    assert training.choose_news_threshold(labels, scores, np.array([0.42] * 3 + [0.05] * 97), np.array([])) == 0.45
+
+
+def test_a_news_mix_run_with_the_dev_rows_and_a_sites_labels(tmp_path: Path) -> None:
+    datasets = write_tiny_datasets(tmp_path / "datasets")
+    export = tmp_path / "feedback.csv"
+    export.write_text(
+        "text,attribute,value,source\n"
+        "the mayor is a lizard who staged the flood,conspiracy,1,queue\n"
+        "the flood barrier failed after a week of rain,conspiracy,0,queue\n"
+        "the flood barrier failed after a week of rain,toxicity,0,queue\n",
+        encoding="utf-8",
+    )
+    feedback, read = feedback_source([export])
+    assert read.rows == 3 and len(read.texts) == 2 and read.skipped["toxicity"] == 1
+    dev = next(s for s in SOURCES if s.name == "psycomark-dev")
+    report = training.train(
+        datasets, tmp_path / "out", epochs=1, splits=tmp_path / "splits",
+        sources=(*DEFAULT_SOURCES, dev), extra=[feedback], review_rule="news-mix",
+    )  # fmt: skip
+    payload = json.loads(report.artifact.read_text())
+    assert payload["threshold_rule"] == training.NEWS_MIX_RULE
+    assert set(payload["rows"]) == {"psycomark", "pan2024", "psycomark-dev", "feedback"}
+    assert payload["datasets"]["feedback"] == {"feedback.csv": payload["datasets"]["feedback"]["feedback.csv"]}
+    assert isinstance(payload["datasets"]["psycomark"], str)
+    assert payload["ordinary_comments"]["paragraphs"] == 14
+    assert payload["ordinary_comments"]["validation"] + payload["ordinary_comments"]["test"] > 0
+    assert all("ordinary_flagged" in point for point in payload["operating_points"])
+    card = report.card.read_text()
+    assert "Ordinary reader comments" in card and "| puppet_masters | flags conspiracy |" in card
+
+
+def test_a_source_of_the_other_task_is_refused_in_one_line(tmp_path: Path) -> None:
+    datasets = write_tiny_conspiracy_datasets(tmp_path / "datasets")
+    done = subprocess.run(
+        [sys.executable, "-m", "service.cli", "train", "conspiracy", "--datasets", str(datasets),
+         "--source", "dynahate"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.strip() == "moderation: --source dynahate is not a conspiracy source"
