@@ -44,6 +44,14 @@ def add_commands(commands: Commands) -> None:
         + "; ".join(f"{task}: {', '.join(names)}" for task, names in OPTIONAL_SOURCES.items()),
     )
     train_cmd.add_argument(
+        "--without",
+        choices=["templates", "contrast"],
+        action="append",
+        default=[],
+        help="toxicity: train without the project's templated identity sentences or its contrast sentences "
+        "(repeatable), to measure what they bring",
+    )
+    train_cmd.add_argument(
         "--review-rule",
         choices=["sources", "news-mix"],
         default="sources",
@@ -145,7 +153,14 @@ def train(args: argparse.Namespace) -> int:
         epochs = args.epochs or toxicity_training.EPOCHS
         artifacts = args.artifacts or ARTIFACTS
         toxic = toxicity_training.train(
-            datasets, artifacts, leave_out=leave_out, sample=args.sample, epochs=epochs, extra=extra, sources=sources
+            datasets,
+            artifacts,
+            leave_out=leave_out,
+            sample=args.sample,
+            epochs=epochs,
+            extra=extra,
+            sources=sources,
+            written=[name for name in toxicity_training.WRITTEN_SOURCES if name not in args.without],
         )
         print(f"moderation: wrote {toxic.artifact} (trained on {toxic.train_rows} rows) and {toxic.card}")
         print(f"figures on {toxic.test_rows} test rows, never trained on:\n{toxic.summary}")

@@ -140,17 +140,21 @@ def written_rows() -> tuple[list[Row], int]:
 
 
 def load_rows(
-    datasets: Path, sample: float = 1.0, extra: Sequence[Source] = (), sources: Sequence[Source] = DEFAULT_SOURCES
+    datasets: Path,
+    sample: float = 1.0,
+    extra: Sequence[Source] = (),
+    sources: Sequence[Source] = DEFAULT_SOURCES,
+    written: Sequence[str] = WRITTEN_SOURCES,
 ) -> tuple[list[Row], int]:
-    """Every source's rows, `extra` ones (a site's feedback) included, and the written ones; `sample` < 1 keeps that
-    share of each (by text hash), for a quick trial run. Also how many written rows were left out near a test
-    sentence (`written_rows`), for the card."""
+    """Every source's rows, `extra` ones (a site's feedback) included, and the `written` ones (of WRITTEN_SOURCES);
+    `sample` < 1 keeps that share of each (by text hash), for a quick trial run. Also how many written rows were left
+    out near a test sentence (`written_rows`), for the card."""
     exclude = project_test_sentences()
     rows: list[Row] = []
     for source in (*sources, *extra):
         rows += read_source(source, datasets, SEED, exclude)
-    written, near_tests = written_rows()
-    rows += written
+    kept, near_tests = written_rows()
+    rows += [row for row in kept if row.source in written]
     if sample < 1.0:
         rows = [r for r in rows if int(hashlib.sha256(r.text.encode()).hexdigest()[:8], 16) < sample * 2**32]
     return rows, near_tests
@@ -435,13 +439,15 @@ def train(
     epochs: int = EPOCHS,
     extra: Sequence[Source] = (),
     sources: Sequence[Source] = DEFAULT_SOURCES,
+    written: Sequence[str] = WRITTEN_SOURCES,
 ) -> ToxicityReport:
     """`extra`: sources beyond the shared datasets (a site's feedback), trained on and measured like the others.
-    `leave_out`: each source named is left out of one more training run, which is measured on its test rows."""
+    `leave_out`: each source named is left out of one more training run, which is measured on its test rows.
+    `written`: which of the project's written sentences to train on (WRITTEN_SOURCES), to measure what they bring."""
     started = time.perf_counter()
     torch.manual_seed(SEED)
     encoder = shared_encoder()
-    loaded, written_near_tests = load_rows(datasets, sample, extra, sources)
+    loaded, written_near_tests = load_rows(datasets, sample, extra, sources, written)
     sources = (*sources, *extra)
     rows, identity_balance = balance_identity_mentions(loaded)
     examples = prepare(rows, encoder)

@@ -18,6 +18,7 @@ from modelling.toxicity_training import (
     WRITTEN_SOURCES,
     balance_identity_mentions,
     choose_thresholds,
+    load_rows,
     train,
 )
 from service.scoring.models import ARTIFACTS
@@ -63,6 +64,15 @@ def test_a_run_may_add_sources_beyond_the_shipped_ones_and_leave_several_out(tmp
     card = report.card.read_text()
     assert "Left out: `olid`" in card and "Left out: `dynahate`" in card
     assert "Share of `dynahate`'s test rows flagged" in card and "The hate sources (DynaHate)" in card
+
+
+def test_a_run_may_leave_the_written_sentences_out(tmp_path: Path) -> None:
+    datasets = write_tiny_datasets(tmp_path / "datasets")
+    rows, _ = load_rows(datasets, sample=0.2)
+    assert {"templates", "contrast"} <= {r.source for r in rows}
+    without, _ = load_rows(datasets, sample=0.2, written=("templates",))
+    assert "contrast" not in {r.source for r in without} and "templates" in {r.source for r in without}
+    assert {r.text for r in without} < {r.text for r in rows}
 
 
 def test_review_maximises_f1_unless_a_lower_one_keeps_false_positives_rare_and_reject_needs_precision() -> None:
