@@ -440,7 +440,8 @@ def read_source(source: Source, root: Path, seed: int, exclude: frozenset[str] =
     if source.cap is None or len(rows) <= source.cap:
         return rows
     positives = sum(_is_positive(r.labels) for r in rows)
-    rare = positives < len(rows) / 2
+    # Rare toxic rows are all kept, unless they alone pass the cap: then every row is thinned alike.
+    rare = positives < len(rows) / 2 and positives <= source.cap
     keep = (source.cap - positives) / (len(rows) - positives) if rare else source.cap / len(rows)
     kept: list[Row] = []
     for split in ("train", "validation", "test"):

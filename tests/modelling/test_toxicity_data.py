@@ -184,6 +184,18 @@ def test_a_capped_source_keeps_its_balance_or_all_of_its_rare_positives(datasets
     assert 10 <= len(rows) <= 14
 
 
+def test_a_cap_below_the_positives_thins_every_row_alike(datasets: Path) -> None:
+    """11 toxic rows in 23 (the minority, as in Measuring Hate Speech) under a cap of 6: the cap holds."""
+    def mostly_toxic(root: Path) -> Any:
+        for index, (text, labels, split, spans) in enumerate(_source("olid").read(root)):
+            if index != 1:  # one toxic row fewer: 11 of 23
+                yield text, labels, split, spans
+
+    rows = read_source(Source("capped", "", "", (), mostly_toxic, cap=6), datasets, SEED)
+    assert 4 <= len(rows) <= 8
+    assert 0 < sum(1 for r in rows if r.labels["toxicity"] == 1.0) < len(rows)
+
+
 # --- a site's feedback export -----------------------------------------------------------------------------------
 
 
