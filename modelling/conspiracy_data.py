@@ -13,8 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-
-from sacremoses import MosesDetokenizer
+from typing import Any
 
 from modelling.toxicity_data import FeedbackRows, Labels, read_feedback, split_of, text_key
 from service.categories import CONSPIRACY
@@ -58,9 +57,16 @@ _CLOSING = re.compile("\\s+([\u201d)\\]])")
 _SPACES = re.compile(r"[ \t]+")
 
 
+def _moses() -> Any:
+    # Imported when PAN's posts are read: sacremoses takes longer to import than the rest of `moderation`'s start.
+    from sacremoses import MosesDetokenizer
+
+    return MosesDetokenizer(lang="en")
+
+
 @dataclass
 class _Detokenizer:
-    moses: MosesDetokenizer
+    moses: Any
 
     def __call__(self, text: str) -> str:
         without_links = _LINK.sub(" ", text)
@@ -72,7 +78,7 @@ class _Detokenizer:
 
 def detokenize(text: str) -> str:
     """PAN's pre-tokenised text as it would have been written, without its links."""
-    return _Detokenizer(MosesDetokenizer(lang="en"))(text)
+    return _Detokenizer(_moses())(text)
 
 
 def _psycomark_labels(path: Path, unsure: Unsure) -> Iterator[tuple[str, float, bool]]:
@@ -96,7 +102,7 @@ def _psycomark_dev(root: Path, unsure: Unsure) -> Iterator[tuple[str, float, boo
 
 
 def _pan(root: Path, unsure: Unsure) -> Iterator[tuple[str, float, bool]]:
-    detokenizer = _Detokenizer(MosesDetokenizer(lang="en"))
+    detokenizer = _Detokenizer(_moses())
     with (root / "pan2024-oppositional-en.csv").open(newline="", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
             label = {"CONSPIRACY": 1.0, "CRITICAL": 0.0}.get(row["label"])
