@@ -9,13 +9,11 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 from modelling import conspiracy_data, toxicity_data
-from modelling.toxicity_data import DEFAULT_LEAVE_OUT, SOURCE_NAMES, FeedbackRows
+from modelling.toxicity_data import DEFAULT_LEAVE_OUT, SOURCE_NAMES, FeedbackRows, Labels
 from service.cli import Commands, read_settings
 
-Found = TypeVar("Found")
 # Sources a run may add beyond the shipped model's, by task.
 OPTIONAL_SOURCES = {
     "toxicity": [s.name for s in toxicity_data.SOURCES if not s.default],
@@ -83,8 +81,8 @@ def add_commands(commands: Commands) -> None:
     eval_cmd.set_defaults(run=evaluate)
 
 
-def _read_extra(files: list[Path], read: Callable[[list[Path]], tuple[Found, FeedbackRows]]) -> Found | int:
-    """`--extra` files read as the `feedback` source, or the exit status of a one-line complaint about them."""
+def _read_extra(files: list[Path], labels_of: Callable[[str, float], Labels | None]) -> FeedbackRows | int:
+    """`--extra` files read with a task's label mapping, or the exit status of a one-line complaint about them."""
     absent = [f for f in files if not f.is_file()]
     if absent:
         print(
@@ -93,7 +91,7 @@ def _read_extra(files: list[Path], read: Callable[[list[Path]], tuple[Found, Fee
         )
         return 2
     try:
-        found, feedback = read(files)
+        feedback = toxicity_data.read_feedback(files, labels_of)
     except toxicity_data.FeedbackColumnsError as exc:
         print(f"moderation: {exc}", file=sys.stderr)
         return 2
@@ -101,12 +99,7 @@ def _read_extra(files: list[Path], read: Callable[[list[Path]], tuple[Found, Fee
         print(f"moderation: cannot read the feedback files as UTF-8 CSV: {exc}", file=sys.stderr)
         return 2
     print(f"moderation: {feedback.summary(files)}", flush=True)
-    return found
-
-
-def _toxicity_feedback(files: list[Path]) -> tuple[toxicity_data.Source, FeedbackRows]:
-    feedback = toxicity_data.read_feedback(files)
-    return toxicity_data.feedback_source(feedback, files), feedback
+    return feedback
 
 
 def _unknown_sources(task: str, names: list[str]) -> int | None:
@@ -140,10 +133,10 @@ def train(args: argparse.Namespace) -> int:
         if missing:
             print(f"moderation: {datasets} lacks {', '.join(str(m) for m in missing[:3])}", file=sys.stderr)
             return 2
-        read = _read_extra(args.extra, _toxicity_feedback) if args.extra else None
-        if isinstance(read, int):
-            return read
-        extra = [] if read is None else [read]
+        feedback = _read_extra(args.extra, toxicity_data.feedback_labels) if args.extra else None
+        if isinstance(feedback, int):
+            return feedback
+        extra = [] if feedback is None else [toxicity_data.feedback_source(feedback, args.extra)]
         leave_out = [name for name in args.leave_out or [DEFAULT_LEAVE_OUT] if name != "none"]
         trained_on = {s.name for s in sources} | {s.name for s in extra}
         if unknown := [name for name in leave_out if name not in trained_on]:
@@ -177,9 +170,9 @@ def train(args: argparse.Namespace) -> int:
     if missing:
         print(f"moderation: {datasets} lacks {', '.join(str(m) for m in missing)}", file=sys.stderr)
         return 2
-    feedback = _read_extra(args.extra, conspiracy_data.feedback_source) if args.extra else None
-    if isinstance(feedback, int):
-        return feedback
+    claims_feedback = _read_extra(args.extra, conspiracy_data.feedback_label) if args.extra else None
+    if isinstance(claims_feedback, int):
+        return claims_feedback
     epochs = args.epochs or conspiracy_training.BRANCH_EPOCHS
     report = conspiracy_training.train(
         datasets,
@@ -187,7 +180,7 @@ def train(args: argparse.Namespace) -> int:
         sample=args.sample,
         epochs=epochs,
         sources=claims,
-        extra=[] if feedback is None else [feedback],
+        extra=[] if claims_feedback is None else [conspiracy_data.feedback_source(claims_feedback, args.extra)],
         review_rule=args.review_rule,
     )
     print(f"moderation: wrote {report.artifact} (trained on {report.train_rows} rows) and {report.card}")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from modelling.toxicity_data import FeedbackRows, Labels, read_feedback, split_of, text_key
+from modelling.toxicity_data import FeedbackRows, Labels, read_csv, split_of, text_key
 from service.categories import CONSPIRACY
 
 # What a `Can't tell` row of PsyCoMark counts as; None drops it. Chosen by measurement (the model card).
@@ -149,24 +149,22 @@ def feedback_label(attribute: str, value: float) -> Labels | None:
     return {CONSPIRACY: value} if attribute == CONSPIRACY else None
 
 
-def feedback_source(paths: list[Path]) -> tuple[Source, FeedbackRows]:
-    """The `conspiracy` labels of `moderation feedback export` files as one more source, split by text hash like the
-    others; a label between 0 and 1 is a soft label. Raises FeedbackColumnsError as toxicity training's reader does."""
-    feedback = read_feedback(paths, feedback_label)
+def feedback_source(feedback: FeedbackRows, paths: Iterable[Path]) -> Source:
+    """The conspiracy labels of `moderation feedback export` files (read with `feedback_label`) as one more source,
+    split by text hash like the others; a label between 0 and 1 is a soft label."""
     labelled = [(text, float(labels[CONSPIRACY] or 0.0)) for text, labels in feedback.texts]
 
     def read(_: Path, unsure: Unsure) -> Iterator[tuple[str, float, bool]]:
         for text, label in labelled:
             yield text, label, False
 
-    source = Source(
+    return Source(
         FEEDBACK,
         "the site's own moderators' conspiracy labels (moderation-queue decisions on flagged comments)",
         "the site's own",
         tuple(str(path.resolve()) for path in paths),
         read,
     )
-    return source, feedback
 
 
 def read_source(source: Source, root: Path, seed: int, unsure: Unsure, exclude: frozenset[str]) -> list[Row]:
@@ -196,11 +194,9 @@ def ordinary_comments(root: Path) -> list[str]:
     the negatives a news-mix review threshold is chosen on (none of them was labelled for conspiracy)."""
     found: dict[str, str] = {}
     for name, column in ORDINARY_FILES:
-        with (root / name).open(newline="", encoding="utf-8") as handle:
-            for row in csv.DictReader(handle):
-                key = text_key(row[column])
-                if key:
-                    found.setdefault(key, row[column])
+        for row in read_csv(root / name):
+            if key := text_key(row[column]):
+                found.setdefault(key, row[column])
     return list(found.values())
 
 

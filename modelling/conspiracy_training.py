@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ import numpy as np
 
 from modelling.conspiracy_data import DEFAULT_SOURCES, Row, Source, ordinary_comments, read_source
 from modelling.fine_tune import fine_tune_branch, layer_states, pad_states
+from modelling.toxicity_data import file_hashes
 from service.scoring.branch import EncoderBranch
 from service.scoring.encoder import shared_encoder
 from service.scoring.models import ARTIFACTS, CONSPIRACY_ARTIFACT, char_ngram_vectorizer
@@ -178,23 +179,22 @@ def choose_news_threshold(
 ) -> float:
     """NEWS_MIX_RULE: the lowest threshold, in steps of 0.05, within both bounds and above every seed paragraph."""
     negatives = scores[labels == 0]
-    for threshold in np.round(np.arange(0.05, 1.0, 0.05), 2):
-        if (
-            float((ordinary >= threshold).mean()) <= ORDINARY_FLAG_RATE
-            and float((negatives >= threshold).mean()) <= NEWS_SOURCE_FALSE_POSITIVE_RATE
-            and not (paragraphs >= threshold).any()
-        ):
-            return float(threshold)
-    return 0.95
+    return _lowest_threshold(
+        lambda t: float((ordinary >= t).mean()) <= ORDINARY_FLAG_RATE
+        and float((negatives >= t).mean()) <= NEWS_SOURCE_FALSE_POSITIVE_RATE
+        and not (paragraphs >= t).any()
+    )
 
 
 def choose_threshold(labels: np.ndarray, scores: np.ndarray) -> float:
     """THRESHOLD_RULE: the lowest threshold, in steps of 0.05, that keeps false positives within the bound."""
     negatives = scores[labels == 0]
-    for threshold in np.round(np.arange(0.05, 1.0, 0.05), 2):
-        if float((negatives >= threshold).mean()) <= MAX_FALSE_POSITIVE_RATE:
-            return float(threshold)
-    return 0.95
+    return _lowest_threshold(lambda t: float((negatives >= t).mean()) <= MAX_FALSE_POSITIVE_RATE)
+
+
+def _lowest_threshold(within: Callable[[float], bool]) -> float:
+    """The lowest threshold in steps of 0.05 that a rule accepts; 0.95 where none does."""
+    return next((float(t) for t in np.round(np.arange(0.05, 1.0, 0.05), 2) if within(float(t))), 0.95)
 
 
 def train(
@@ -208,7 +208,7 @@ def train(
     review_rule: str = "sources",
 ) -> TrainReport:
     """`extra`: sources beyond the shared datasets (a site's feedback), trained on and measured like the others.
-    `review_rule`: "sources" (THRESHOLD_RULE, the shipped model's) or "news-mix" (NEW_MIX_RULE)."""
+    `review_rule`: "sources" (THRESHOLD_RULE, the shipped model's) or "news-mix" (NEWS_MIX_RULE)."""
     from service.config import Settings
     from service.scoring.engine import ScoringEngine
 
@@ -421,13 +421,10 @@ def _payload(
 
 
 def _file_hashes(datasets: Path, source: Source) -> str | dict[str, str]:
-    """sha256 of the file a source read (of each, where it read several), a file outside the datasets folder (a
-    site's feedback export) by its name alone: the artifact is committed, a local path has no place in it."""
-    found = {
-        Path(f).name if Path(f).is_absolute() else f: hashlib.sha256((datasets / f).read_bytes()).hexdigest()
-        for f in source.files
-    }
-    return next(iter(found.values())) if len(found) == 1 and not Path(source.files[0]).is_absolute() else found
+    """The hash alone for a source of one file in the datasets folder (the shipped artifact's shape); by file name
+    where it read several or a site's feedback export."""
+    found = file_hashes(datasets, source.files)
+    return found[source.files[0]] if list(found) == [source.files[0]] else found
 
 
 def _branch_logits(branch: EncoderBranch, states: list[Any], weights: np.ndarray, bias: float) -> np.ndarray:

@@ -70,7 +70,8 @@ def _share(values: list[bool]) -> float:
     return sum(values) / len(values) if values else 0.0
 
 
-def _read_csv(path: Path) -> list[dict[str, str]]:
+def read_csv(path: Path) -> list[dict[str, str]]:
+    """Every row of a UTF-8 CSV file, by its header's names."""
     with path.open(newline="", encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
 
@@ -80,12 +81,12 @@ Read = Iterator[tuple[str, Labels, str | None, tuple[tuple[int, int, dict[str, f
 
 def _toxic_spans(root: Path) -> Read:
     folder = root / "toxic-spans"
-    comments = {r["comment_id"]: r["comment_text"] for r in _read_csv(folder / "comments.csv")}
+    comments = {r["comment_id"]: r["comment_text"] for r in read_csv(folder / "comments.csv")}
     spans_by_annotation: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
-    for span in _read_csv(folder / "spans.csv"):
+    for span in read_csv(folder / "spans.csv"):
         spans_by_annotation[span["annotation"]].append((int(span["start"]), int(span["end"]), span["type"]))
     raters: dict[str, list[tuple[bool, list[tuple[int, int, str]]]]] = defaultdict(list)
-    for annotation in _read_csv(folder / "annotations.csv"):
+    for annotation in read_csv(folder / "annotations.csv"):
         marked = spans_by_annotation.get(annotation["annotation"], [])
         # A rater who marked a span, or ticked "all toxic" without "not toxic", found the post toxic.
         toxic = bool(marked) or (annotation["all toxic"] == "True" and annotation["not toxic"] != "True")
@@ -121,7 +122,7 @@ def _runs(shares: list[dict[str, float]]) -> Iterator[tuple[int, int, dict[str, 
 
 
 def _olid(root: Path) -> Read:
-    for row in _read_csv(root / "olid-training.csv"):
+    for row in read_csv(root / "olid-training.csv"):
         if row["subtask_a"] == "NOT":
             yield row["tweet"], clean_labels(), None, ()
         elif row["subtask_b"] == "UNT":  # untargeted profanity: offensive, obscene, aimed at no one
@@ -132,7 +133,7 @@ def _olid(root: Path) -> Read:
 
 
 def _hatexplain(root: Path) -> Read:
-    for row in _read_csv(root / "hatexplain.csv"):
+    for row in read_csv(root / "hatexplain.csv"):
         if row["label"] == "0":
             yield row["text"], clean_labels(), None, ()
         elif row["label"] == "1":
@@ -153,7 +154,7 @@ def _rater_value(cell: str) -> float | None:
 
 def _convabuse(root: Path) -> Read:
     for name, split in (("train.csv", "train"), ("valid.csv", "validation"), ("test.csv", "test")):
-        for row in _read_csv(root / "convabuse" / name):
+        for row in read_csv(root / "convabuse" / name):
             raters = sorted({c.split("_", 1)[0] for c in row if c.startswith("Annotator")})
             abusive: list[float] = []
             severe: list[float] = []
@@ -185,7 +186,7 @@ def _convabuse(root: Path) -> Read:
 
 def _hatemoji(root: Path) -> Read:
     for name, split in (("train.csv", "train"), ("validation.csv", "validation"), ("test.csv", "test")):
-        for row in _read_csv(root / "hatemoji-build" / name):
+        for row in read_csv(root / "hatemoji-build" / name):
             if row["label_gold"] == "1":
                 threat = 1.0 if row["type"] == "threateninglanguage" else None
                 yield row["text"], known_labels(toxicity=1.0, identity_attack=1.0, threat=threat), split, ()
@@ -194,7 +195,7 @@ def _hatemoji(root: Path) -> Read:
 
 
 def _stormfront(root: Path) -> Read:
-    for row in _read_csv(root / "stormfront.csv"):
+    for row in read_csv(root / "stormfront.csv"):
         if row["label"] == "hate":
             yield row["text"], known_labels(toxicity=1.0, identity_attack=1.0), None, ()
         elif row["label"] == "noHate":
@@ -202,7 +203,7 @@ def _stormfront(root: Path) -> Read:
 
 
 def _toxigen(root: Path) -> Read:
-    for row in _read_csv(root / "toxigen-seeds.csv"):
+    for row in read_csv(root / "toxigen-seeds.csv"):
         if row["label"] == "hate":
             yield row["text"], known_labels(toxicity=1.0, identity_attack=1.0), None, ()
         else:
@@ -210,12 +211,12 @@ def _toxigen(root: Path) -> Read:
 
 
 def _wikipedia(root: Path) -> Read:
-    for row in _read_csv(root / "wikipedia-talk.csv"):
+    for row in read_csv(root / "wikipedia-talk.csv"):
         yield row["text"], known_labels(toxicity=1.0) if row["label"] == "1" else clean_labels(), None, ()
 
 
 def _davidson(root: Path) -> Read:
-    for row in _read_csv(root / "davidson-labeled.csv"):
+    for row in read_csv(root / "davidson-labeled.csv"):
         count = int(row["count"])
         hate, offensive = int(row["hate_speech"]) / count, int(row["offensive_language"]) / count
         if hate + offensive == 0:
@@ -241,13 +242,13 @@ def _carved_split(text: str, split: str) -> str:
 
 
 def _dynahate(root: Path) -> Read:
-    for row in _read_csv(root / "dynahate.csv"):
+    for row in read_csv(root / "dynahate.csv"):
         labels = _HATE if row["label"] == "hate" else _NOT_HATE
         yield row["text"], known_labels(**labels), _OWN_SPLITS[row["split"]], ()
 
 
 def _measuring_hate(root: Path) -> Read:
-    for row in _read_csv(root / "measuring-hate-speech.csv"):
+    for row in read_csv(root / "measuring-hate-speech.csv"):
         labels = _HATE if row["label"] == "1" else _NOT_HATE
         yield row["text"], known_labels(**labels), _OWN_SPLITS[row["split"]], ()
 
@@ -256,7 +257,7 @@ def _gab(root: Path) -> Read:
     """Assault on human dignity is identity attack, a call for violence is a threat, vulgar or offensive language is
     obscene; each label is 0 where the annotators' majority did not give it. A post with none of them may still be
     rude, so its toxicity and insult stay unknown."""
-    for row in _read_csv(root / "gab-hate-corpus.csv"):
+    for row in read_csv(root / "gab-hate-corpus.csv"):
         hate, violence, vulgar = (float(row[c]) for c in ("hd", "cv", "vo"))
         toxic = 1.0 if hate or violence or vulgar else None
         labels = known_labels(toxicity=toxic, identity_attack=hate, threat=violence, obscene=vulgar)
@@ -266,14 +267,14 @@ def _gab(root: Path) -> Read:
 def _dynacounter(root: Path) -> Read:
     """The hateful statements are identity attacks; the replies that argue against them are not. Replies that are
     not counter-speech (agreement, asides) say nothing either way and are left out."""
-    for row in _read_csv(root / "dynacounter.csv"):
+    for row in read_csv(root / "dynacounter.csv"):
         yield row["hateful_statement"], known_labels(**_HATE), None, ()
         if row["label"] == "counterspeech":
             yield row["response"], known_labels(**_NOT_HATE), None, ()
 
 
 def _fox_news(root: Path) -> Read:
-    for row in _read_csv(root / "fox-news-comments.csv"):
+    for row in read_csv(root / "fox-news-comments.csv"):
         labels = _HATE if row["label"] == "1" else _NOT_HATE
         yield row["text"], known_labels(**labels), None, ()
 
@@ -449,6 +450,15 @@ def read_source(source: Source, root: Path, seed: int, exclude: frozenset[str] =
         thinned = [r for r in in_split if not (rare and _is_positive(r.labels))]
         kept += [r for r in in_split if rare and _is_positive(r.labels)] + thinned[: round(len(thinned) * keep)]
     return kept
+
+
+def file_hashes(datasets: Path, files: Iterable[str]) -> dict[str, str]:
+    """sha256 of each file a source read, by its path in the datasets folder; a file outside it (a site's feedback
+    export) by its name alone: the artifact is committed, a local folder's path has no place in it."""
+    return {
+        Path(f).name if Path(f).is_absolute() else f: hashlib.sha256((datasets / f).read_bytes()).hexdigest()
+        for f in files
+    }
 
 
 def missing_files(root: Path, sources: Iterable[Source] = DEFAULT_SOURCES) -> list[Path]:

@@ -36,6 +36,7 @@ from modelling.toxicity_data import (
     Row,
     Source,
     clean_labels,
+    file_hashes,
     read_source,
     text_key,
 )
@@ -507,7 +508,7 @@ def train(
                 "description": s.description,
                 "licence": s.licence,
                 "weight": s.weight,
-                "files": _file_hashes(datasets, s),
+                "files": file_hashes(datasets, s.files),
                 "rows": counts[s.name],
             }
             for s in sources
@@ -532,15 +533,6 @@ def train(
     card = write_card(artifact, seconds)
     summary = _table(overall, per_source, left_out)
     return ToxicityReport(artifact, card, len(by_split["train"]), len(by_split["test"]), summary)
-
-
-def _file_hashes(datasets: Path, source: Source) -> dict[str, str]:
-    """sha256 of each file a source read, by its path in the datasets folder; a file outside it (a site's feedback
-    export) by its name alone: the artifact is committed, a local folder's path has no place in it."""
-    return {
-        Path(f).name if Path(f).is_absolute() else f: hashlib.sha256((datasets / f).read_bytes()).hexdigest()
-        for f in source.files
-    }
 
 
 Figures = dict[str, dict[str, Any]]

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from modelling import conspiracy_training as training
-from modelling.conspiracy_data import DEFAULT_SOURCES, SOURCES, feedback_source
+from modelling.conspiracy_data import DEFAULT_SOURCES, SOURCES, feedback_label, feedback_source
+from modelling.toxicity_data import read_feedback
 from tests.conftest import ROOT
 from tests.tiny_datasets import write_tiny_conspiracy_datasets, write_tiny_datasets
 
@@ -90,7 +91,8 @@ def test_a_news_mix_run_with_the_dev_rows_and_a_sites_labels(tmp_path: Path) -> 
         "the flood barrier failed after a week of rain,toxicity,0,queue\n",
         encoding="utf-8",
     )
-    feedback, read = feedback_source([export])
+    read = read_feedback([export], feedback_label)
+    feedback = feedback_source(read, [export])
     assert read.rows == 3 and len(read.texts) == 2 and read.skipped["toxicity"] == 1
     dev = next(s for s in SOURCES if s.name == "psycomark-dev")
     report = training.train(
