@@ -655,11 +655,13 @@ def _hate_labels(payload: dict[str, Any]) -> str:
     if not named:
         return ""
     return (
-        f"\n  The hate sources ({', '.join(named)}) say whether a text is hate: hate is toxicity and identity attack;"
-        "\n  their negatives may still be insults or swearing, so they are 0 for identity attack only, every other"
-        "\n  category masked. The Gab Hate Corpus also gives threat (a call for violence) and obscene (vulgar or"
-        "\n  offensive language), each 0 where its annotators did not give it; DynaCounter's replies that argue"
-        "\n  against a hateful statement are 0 for identity attack, its other replies are left out."
+        f"\n  The hate sources ({', '.join(named)}) say whether a text is hate: hate is identity attack"
+        "\n  alone (as toxicity too, it taught the general head that naming a group is toxic: run H in"
+        "\n  docs/training-log.md); their negatives may still be insults or swearing, so they are 0 for identity"
+        "\n  attack only, every other category masked. The Gab Hate Corpus also gives threat (a call for violence)"
+        "\n  and obscene (vulgar or offensive language), each 0 where its annotators did not give it, and either"
+        "\n  makes a post toxic; DynaCounter's replies that argue against a hateful statement are 0 for identity"
+        "\n  attack, its other replies are left out."
     )
 
 

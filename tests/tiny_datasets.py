@@ -93,7 +93,8 @@ def write_tiny_datasets(root: Path, rows: int = 24) -> Path:
 
 def write_tiny_hate_datasets(root: Path, rows: int = 24) -> Path:
     """The hate sources beyond the shipped model's: hate against not hate, with their own splits where they have
-    them. Gab's rude posts also call for violence and swear; its third row is vulgar without hate."""
+    them. Gab's rude posts also call for violence and swear; its third row is vulgar without hate, its fifth hate
+    alone."""
     pairs = [(i, i % 2 == 1) for i in range(rows)]
     splits = ("train", "dev", "test")
     _write(root / "dynahate.csv", ["text", "label", "split"],
@@ -101,8 +102,8 @@ def write_tiny_hate_datasets(root: Path, rows: int = 24) -> Path:
     _write(root / "measuring-hate-speech.csv", ["text", "label", "split"],
            [[_text("mhs", i, rude), int(rude), splits[i % 3]] for i, rude in pairs])
     _write(root / "gab-hate-corpus.csv", ["text", "hd", "cv", "vo", "split"],
-           [[_text("gab", i, rude), int(rude), int(rude), int(rude or i == 2), "test" if i % 4 == 0 else "train"]
-            for i, rude in pairs])
+           [[_text("gab", i, rude), int(rude or i == 4), int(rude), int(rude or i == 2),
+             "test" if i % 4 == 0 else "train"] for i, rude in pairs])
     _write(root / "dynacounter.csv", ["hateful_statement", "response", "label", "round", "target_group"],
            [[_text("dynacounter statement", i, True), _text("dynacounter reply", i, False),
              "not_counterspeech" if i == 0 else "counterspeech", 1, "group"] for i, _ in pairs])
