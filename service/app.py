@@ -12,18 +12,21 @@ from flask_openapi3.models.info import Info
 from flask_openapi3.openapi import OpenAPI
 
 from service import observability, rate_limit
-from service.api import comments, context, errors, guard, health, queue
+from service.api import admin, comments, context, errors, guard, health, queue
 from service.api.perspective import api as perspective
 from service.api.schemas import ErrorResponse
 from service.config import Settings
+from service.decisions import WORDLIST
 from service.keys import Keys
 from service.metrics import Metrics
 from service.moderation import ModerationService
+from service.rules import RulesCache
 from service.scoring.engine import ScoringEngine
 from service.store import connection
 from service.store.cache import VerdictCache
 from service.store.comments import CommentStore
 from service.store.feedback import FeedbackStore
+from service.store.rules import RulesStore
 
 _ENGINE_FIELDS = {
     "toxicity_model",
@@ -75,13 +78,16 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> OpenAPI:
     )
     app.config.update(
         SETTINGS=settings,
-        CATEGORIES=frozenset(engine.policy.review),
+        # What a queue filter may name: every scored category, and a word-list match.
+        CATEGORIES=frozenset(engine.policy.review) | {WORDLIST},
+        SCORED_CATEGORIES=frozenset(engine.policy.review),
         # One byte of slack: a streamed (chunked) body is cut at this length, and guard.py
         # needs to see that it went past the limit to answer 413 rather than "invalid JSON".
         MAX_CONTENT_LENGTH=settings.max_body_bytes + 1,
         JSON_SORT_KEYS=False,
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.url_map.converters["wordlist"] = admin.WordListName
 
     observability.init_app(app)
     metrics = Metrics()
@@ -96,15 +102,17 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> OpenAPI:
     connection.init_app(app, client)
     keys = Keys(settings.redis_key_prefix)
     cache = VerdictCache(client, keys, settings.cache_ttl_seconds, settings.local_cache_size)
-    service = ModerationService(engine, cache, CommentStore(client, keys), FeedbackStore(client, keys))
+    rules = RulesCache(RulesStore(client, keys), engine.policy, settings.key_sites, settings.rules_refresh_seconds)
+    service = ModerationService(engine, cache, CommentStore(client, keys), FeedbackStore(client, keys), rules)
     cache.observe = metrics.observe_cache
+    service.observe_decision = metrics.observe_decision
     context.init_app(app, service)
     limiter = rate_limit.RateLimiter(client, keys, settings.rate_limit) if settings.rate_limit else None
     rate_limit.init_app(app, limiter)
 
     guard.init_app(app)
     errors.register(app)
-    for blueprint in (health.bp, comments.bp, queue.bp):
+    for blueprint in (health.bp, comments.bp, queue.bp, admin.bp):
         app.register_api(blueprint)
     # Perspective's contract, not ours: its own errors and discovery document, outside our OpenAPI document.
     app.register_blueprint(perspective.bp)

@@ -125,8 +125,9 @@ def fetch_models(model: str | None) -> int:
     return 0
 
 
-def export_feedback(target: str) -> int:
-    """Every label in the feedback stream as CSV, to `target` or (`-`) stdout; a file is complete or not there."""
+def export_feedback(target: str, site: str | None = None) -> int:
+    """Every label in the feedback stream (of `site`, when given) as CSV, to `target` or (`-`) stdout; a file is
+    complete or not there."""
     import redis
 
     from service.keys import Keys
@@ -140,11 +141,11 @@ def export_feedback(target: str) -> int:
     partial = None if target == "-" else Path(target).with_name(f".{Path(target).name}.partial")
     try:
         if partial is None:
-            rows = write_csv(store.export(), sys.stdout)
+            rows = write_csv(store.export(site=site), sys.stdout)
             sys.stdout.flush()
         else:
             with partial.open("w", newline="", encoding="utf-8") as handle:
-                rows = write_csv(store.export(), handle)
+                rows = write_csv(store.export(site=site), handle)
             partial.replace(target)
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         # Never the URL: it may hold a password.
@@ -199,7 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     feedback_actions = feedback_cmd.add_subparsers(dest="action", required=True)
     export_cmd = feedback_actions.add_parser("export", help="write every stored label as CSV, for train --extra")
     export_cmd.add_argument("file", help="the CSV file to write (`-`: stdout)")
-    export_cmd.set_defaults(run=lambda args: export_feedback(args.file))
+    export_cmd.add_argument("--site", help="only the labels of this site's moderators")
+    export_cmd.set_defaults(run=lambda args: export_feedback(args.file, args.site))
     args = parser.parse_args(argv)
 
     from service.errors import ModelUnavailable

@@ -10,8 +10,10 @@ from typing import Annotated, Literal
 from urllib.parse import unquote, urlsplit
 
 import redis.connection
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from service.ids import is_id
 
 ToxicityModelName = Literal[
     "embedded",
@@ -66,6 +68,32 @@ def parse_thresholds(raw: str) -> dict[str, float]:
         if not 0.0 <= number <= 1.0:
             raise ValueError(f"threshold for {category!r} must lie in [0, 1]")
         out[category.strip()] = number
+    return out
+
+
+def parse_key_sites(raw: str) -> dict[str, tuple[str, ...]]:
+    """Parse `keyname=site-a|site-b;other=site-c`: the sites each named API key is limited to."""
+    out: dict[str, tuple[str, ...]] = {}
+    for entry in filter(None, (part.strip() for part in raw.split(";"))):
+        name, sep, sites = entry.partition("=")
+        listed = tuple(filter(None, (site.strip() for site in sites.split("|"))))
+        if not sep or not name.strip() or not listed:
+            raise ValueError(f"key sites entry {entry!r} is not keyname=site-a|site-b")
+        for site in listed:
+            if not is_id(site):
+                raise ValueError(f"site {site!r} of key {name.strip()!r} is not an id (letters, digits, . _ : -)")
+        out[name.strip()] = listed
+    return out
+
+
+def parse_community_sites(raw: str) -> dict[str, str]:
+    """Parse `community=site;other=site`: Perspective community ids (and Coral site ids) mapped to sites."""
+    out: dict[str, str] = {}
+    for entry in filter(None, (part.strip() for part in raw.split(";"))):
+        community, sep, site = entry.rpartition("=")  # a site id has no `=`; a community id (a URL) may
+        if not sep or not community.strip() or not is_id(site.strip()):
+            raise ValueError(f"community sites entry {entry!r} is not community=site, with the site an id")
+        out[community.strip()] = site.strip()
     return out
 
 
@@ -136,6 +164,17 @@ class Settings(BaseSettings):
     conspiracy_model_path: Path | None = Field(default=None, validation_alias="MODERATION_CONSPIRACY_MODEL")
     toxicity_head_path: Path | None = Field(default=None, validation_alias="MODERATION_TOXICITY_HEAD")
 
+    # The sites each API key may submit to, read and decide; a key not named here may use every site.
+    key_sites: Annotated[dict[str, tuple[str, ...]], NoDecode] = Field(
+        default_factory=dict, validation_alias="MODERATION_KEY_SITES"
+    )
+    # Perspective `communityId` (and Coral `site.id`) -> site; one not named maps to itself, cleaned to an id.
+    community_sites: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=dict, validation_alias="MODERATION_COMMUNITY_SITES"
+    )
+    # How often a worker checks Redis for changed site policies, word lists and key sites.
+    rules_refresh_seconds: float = Field(default=1.0, ge=0, le=60, validation_alias="MODERATION_RULES_REFRESH_SECONDS")
+
     policy_file: Path | None = Field(default=None, validation_alias="MODERATION_POLICY_FILE")
     review_thresholds: Annotated[dict[str, float], NoDecode] = Field(
         default_factory=dict, validation_alias="MODERATION_REVIEW_THRESHOLDS"
@@ -194,6 +233,23 @@ class Settings(BaseSettings):
     @classmethod
     def _split_keys(cls, value: object) -> object:
         return parse_api_keys(value) if isinstance(value, str) else value
+
+    @field_validator("key_sites", mode="before")
+    @classmethod
+    def _split_key_sites(cls, value: object) -> object:
+        return parse_key_sites(value) if isinstance(value, str) else value
+
+    @field_validator("community_sites", mode="before")
+    @classmethod
+    def _split_community_sites(cls, value: object) -> object:
+        return parse_community_sites(value) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _known_key_names(self) -> Settings:
+        unknown = sorted(set(self.key_sites) - {key.name for key in self.api_keys})
+        if unknown and self.api_keys:
+            raise ValueError(f"MODERATION_KEY_SITES names keys that MODERATION_API_KEYS does not: {', '.join(unknown)}")
+        return self
 
     @field_validator("review_thresholds", "reject_thresholds", mode="before")
     @classmethod

@@ -23,6 +23,36 @@ class Keys:
     def queue_by_thread(self, status: str, thread_id: str) -> str:
         return f"{self.prefix}queue:{status}:thread:{thread_id}"
 
+    def queue_by_site(self, status: str, site: str) -> str:
+        return f"{self.prefix}queue:{status}:site:{site}"
+
+    def queue_by_site_flag(self, status: str, site: str, flag: str) -> str:
+        return f"{self.prefix}queue:{status}:site:{site}:flag:{flag}"
+
+    def sites(self) -> str:
+        """Set of every site a comment was stored for: the metrics report each."""
+        return f"{self.prefix}sites"
+
+    def rules_version(self) -> str:
+        """Counter raised by every change of the rules below: workers reload theirs when it moves."""
+        return f"{self.prefix}rules:version"
+
+    def rule_versions(self) -> str:
+        """Hash: `policy:SITE` or `wordlist:NAME` -> its last version, kept after a delete so numbers never repeat."""
+        return f"{self.prefix}rules:versions"
+
+    def site_policies(self) -> str:
+        """Hash: site -> its stored policy and version."""
+        return f"{self.prefix}rules:policies"
+
+    def wordlists(self) -> str:
+        """Hash: word-list name -> the list."""
+        return f"{self.prefix}rules:wordlists"
+
+    def key_sites(self) -> str:
+        """Hash: API key name -> the sites it is limited to (set through the admin API)."""
+        return f"{self.prefix}rules:key-sites"
+
     def sequence(self) -> str:
         """Counter that orders queue entries of equal risk by arrival."""
         return f"{self.prefix}seq"

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
+from typing import Any
 
 from flask import Flask, Response, g, request
 from prometheus_client import (
@@ -16,9 +18,25 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    Metric,
     generate_latest,
     multiprocess,
 )
+
+
+class _OfSite:
+    """A registry's families with only the samples labelled `site`; families without a site label are left out."""
+
+    def __init__(self, registry: Any, site: str) -> None:
+        self._registry = registry
+        self._site = site
+
+    def collect(self) -> Iterator[Metric]:
+        for family in self._registry.collect():
+            kept = [s for s in family.samples if s.labels.get("site") == self._site]
+            if kept:
+                family.samples = kept
+                yield family
 
 
 class Metrics:
@@ -68,6 +86,26 @@ class Metrics:
             registry=self.registry,
             multiprocess_mode="mostrecent",
         )
+        self.decisions = Counter(
+            "moderation_decisions",
+            "Verdicts given, by site and decision (scores and submissions alike)",
+            ["site", "decision"],
+            registry=self.registry,
+        )
+        self.site_queue_depth = Gauge(
+            "moderation_site_queue_depth",
+            "Comments in the queue, by site and status",
+            ["site", "status"],
+            registry=self.registry,
+            multiprocess_mode="mostrecent",
+        )
+        self.site_pending_by_flag = Gauge(
+            "moderation_site_queue_pending_by_flag",
+            "Pending comments, by site and flag",
+            ["site", "flag"],
+            registry=self.registry,
+            multiprocess_mode="mostrecent",
+        )
         self.model_load = Gauge(
             "moderation_model_load_seconds",
             "Time to load each model",
@@ -88,17 +126,30 @@ class Metrics:
     def observe_batch(self, texts: int) -> None:
         self.batch_texts.observe(texts)
 
-    def set_queue(self, stats: dict[str, dict[str, int]]) -> None:
-        for status, count in stats["by_status"].items():
-            self.queue_depth.labels(status=status).set(count)
-        for flag, count in stats["pending_by_flag"].items():
-            self.pending_by_flag.labels(flag=flag).set(count)
+    def observe_decision(self, site: str, decision: str) -> None:
+        self.decisions.labels(site=site, decision=decision).inc()
 
-    def render(self) -> Response:
-        registry = self.registry
+    def set_queue(self, stats: dict[str, dict[str, int]], site: str | None = None) -> None:
+        """The queue's counts, of every site together or (`site`) of one."""
+        for status, count in stats["by_status"].items():
+            if site is None:
+                self.queue_depth.labels(status=status).set(count)
+            else:
+                self.site_queue_depth.labels(site=site, status=status).set(count)
+        for flag, count in stats["pending_by_flag"].items():
+            if site is None:
+                self.pending_by_flag.labels(flag=flag).set(count)
+            else:
+                self.site_pending_by_flag.labels(site=site, flag=flag).set(count)
+
+    def render(self, site: str | None = None) -> Response:
+        """Every metric; with `site`, only the samples labelled with that site."""
+        registry: Any = self.registry
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             registry = CollectorRegistry()
             multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        if site is not None:
+            registry = _OfSite(registry, site)
         return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
 
     def init_app(self, app: Flask) -> None:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from service.categories import CONSPIRACY, TOXICITY_CATEGORIES
-from service.errors import Conflict, NotFound
+from service.decisions import DEFAULT_SITE, WORDLIST, decide
+from service.errors import Conflict, Forbidden, NotFound
 from service.policy import Decision
-from service.schemas import Author, CommentRecord, Moderation, Status, Verdict
+from service.rules import RulesCache, SiteRules
+from service.schemas import Author, CommentRecord, Moderation, Scored, Status, Verdict
 from service.scoring.engine import ScoringEngine
 from service.scoring.normalize import NormalizedText, normalize
 from service.store.cache import VerdictCache
@@ -16,11 +19,20 @@ from service.store.comments import CommentStore, NotPending, QueuePage, VersionC
 from service.store.feedback import Feedback, FeedbackStore
 from service.timestamps import now_rfc3339
 
+# The sites a caller may use: None for every site.
+Sites = frozenset[str] | None
+
 _WRITE_ATTEMPTS = 5
 
 
 def _raw_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def check_site(site: str, allowed: Sites) -> None:
+    """403 for a site outside the caller's: a key limited to sites sees no other site's comments."""
+    if allowed is not None and site not in allowed:
+        raise Forbidden(f"this API key may not use site {site!r}", field="site")
 
 
 def decision_feedback(decided: CommentRecord) -> list[Feedback]:
@@ -41,6 +53,7 @@ def decision_feedback(decided: CommentRecord) -> list[Feedback]:
             source="queue",
             comment_id=decided.id,
             created_at=decided.moderation.decided_at,
+            site=decided.site,
         )
         for attribute in attributes
     ]
@@ -48,15 +61,23 @@ def decision_feedback(decided: CommentRecord) -> list[Feedback]:
 
 class ModerationService:
     def __init__(
-        self, engine: ScoringEngine, cache: VerdictCache, comments: CommentStore, feedback: FeedbackStore
+        self,
+        engine: ScoringEngine,
+        cache: VerdictCache,
+        comments: CommentStore,
+        feedback: FeedbackStore,
+        rules: RulesCache,
     ) -> None:
         self.engine = engine
         self.cache = cache
         self.comments = comments
         self.feedback = feedback
+        self.rules = rules
+        self.observe_decision: Callable[[str, str], None] = lambda site, decision: None
 
-    def verdicts(self, texts: list[str]) -> list[Verdict]:
-        """Cache first (one round trip), then one model call for all misses, each distinct text once."""
+    def scored(self, texts: list[str]) -> list[tuple[Scored, NormalizedText]]:
+        """Cache first (one round trip), then one model call for all misses, each distinct text once; evidence at
+        offsets into each text as written."""
         normalized = [normalize(t) for t in texts]
         hashes = [n.sha256 for n in normalized]
         found = self.cache.get_many(self.engine.fingerprint, hashes)
@@ -67,19 +88,44 @@ class ModerationService:
         self.cache.put_many(self.engine.fingerprint, fresh)
         # Cached evidence points into the normalised text, the cache key; each request's into its own original.
         return [
-            self.engine.locate(v if v is not None else fresh[h], n)
+            (self.engine.locate(v if v is not None else fresh[h], n), n)
             for h, n, v in zip(hashes, normalized, found, strict=True)
         ]
+
+    def verdicts(self, texts: list[str], sites: Sequence[str] | None = None) -> list[Verdict]:
+        """Each text's site's decision (`sites[i]`; the default site without): shared scores, then the site's
+        policy and word lists, taken on every request."""
+        rules = self.rules.current()
+        scored = self.scored(texts)
+        sites = sites if sites is not None else [DEFAULT_SITE] * len(texts)
+        return [self._decide(s, text, site, rules) for (s, text), site in zip(scored, sites, strict=True)]
+
+    def _decide(self, scored: Scored, text: NormalizedText, site: str, rules: SiteRules) -> Verdict:
+        words = rules.matcher.matches(text, site, scored.language)
+        verdict = decide(scored, rules.policy(site), site, words)
+        self.observe_decision(site, verdict.decision.value)
+        return verdict
+
+    def sites_of(self, key_name: str) -> Sites:
+        return self.rules.current().sites_of(key_name)
 
     def submit(self, comment: dict[str, Any]) -> tuple[CommentRecord, bool]:
         """Create, replay (same text: unchanged) or edit (new text: re-scored). Returns (record, created)."""
         text: str = comment["text"]
+        site: str = comment.get("site") or DEFAULT_SITE
         text_sha256 = _raw_sha256(text)
         for _ in range(_WRITE_ATTEMPTS):
             current = self.comments.get(comment["id"])
+            if current is not None and current.record.site != site:
+                raise Conflict(
+                    f"comment {comment['id']!r} belongs to site {current.record.site!r}; a comment keeps its site",
+                    field="site",
+                )
             if current is not None and current.text_sha256 == text_sha256:
                 return current.record, False
-            verdict = self.verdicts([text])[0]
+            rules = self.rules.current()
+            ((scored, normalized),) = self.scored([text])
+            verdict = self._decide(scored, normalized, site, rules)
             status = Status.PUBLISHED if verdict.decision is Decision.ALLOW else Status.PENDING
             now = now_rfc3339()
             author = comment.get("author")
@@ -87,6 +133,7 @@ class ModerationService:
                 id=comment["id"],
                 version=current.record.version + 1 if current else 1,
                 text=text,
+                site=site,
                 thread_id=comment.get("thread_id"),
                 author=Author.model_validate(author) if author else None,
                 parent_id=comment.get("parent_id"),
@@ -97,7 +144,7 @@ class ModerationService:
                 created_at=current.record.created_at if current else (comment.get("created_at") or now),
                 updated_at=now,
             )
-            risk = self.engine.policy.risk(verdict.decision, verdict.scores, verdict.flags)
+            risk = rules.policy(site).risk(verdict.decision, verdict.scores, verdict.flags)
             try:
                 self.comments.save(record, text_sha256, risk, current.record.version if current else 0)
             except VersionConflict:
@@ -105,14 +152,17 @@ class ModerationService:
             return record, current is None
         raise Conflict("the comment is being changed by another request; retry", field="id")
 
-    def get(self, comment_id: str) -> CommentRecord:
+    def get(self, comment_id: str, sites: Sites = None) -> CommentRecord:
         stored = self.comments.get(comment_id)
         if stored is None:
             raise NotFound(f"no comment with id {comment_id!r}", field="id")
+        check_site(stored.record.site, sites)
         return stored.record
 
-    def decide(self, comment_id: str, action: str, moderator: str, note: str | None) -> CommentRecord:
-        current = self.get(comment_id)
+    def decide(
+        self, comment_id: str, action: str, moderator: str, note: str | None, sites: Sites = None
+    ) -> CommentRecord:
+        current = self.get(comment_id, sites)
         if current.status is not Status.PENDING:
             raise Conflict(f"comment {comment_id!r} is already {current.status.value}", field="id")
         decided = current.model_copy(
@@ -137,9 +187,30 @@ class ModerationService:
         self.feedback.add(entries)
 
     def queue(
-        self, status: Status, flag: str | None, thread_id: str | None, limit: int, cursor: str | None
+        self,
+        status: Status,
+        flag: str | None,
+        thread_id: str | None,
+        limit: int,
+        cursor: str | None,
+        site: str | None = None,
+        sites: Sites = None,
     ) -> QueuePage:
-        return self.comments.page(status, flag=flag, thread_id=thread_id, limit=limit, cursor=cursor)
+        """One site's queue, or every site the caller may use."""
+        if site is not None:
+            check_site(site, sites)
+        elif sites is not None and len(sites) == 1:
+            (site,) = sites
+        return self.comments.page(
+            status, flag=flag, thread_id=thread_id, limit=limit, cursor=cursor, site=site, sites=sites
+        )
 
-    def stats(self) -> dict[str, dict[str, int]]:
-        return self.comments.stats(self.engine.policy.review)
+    def stats(self, site: str | None = None, sites: Sites = None) -> dict[str, dict[str, int]]:
+        """Counts for one site, or for every site (a key limited to sites must name one, unless it has one)."""
+        if site is None and sites is not None:
+            if len(sites) != 1:
+                raise Forbidden("this API key is limited to sites: name one with ?site=", field="site")
+            (site,) = sites
+        if site is not None:
+            check_site(site, sites)
+        return self.comments.stats([*self.engine.policy.review, WORDLIST], site)

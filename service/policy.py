@@ -18,6 +18,10 @@ class Decision(StrEnum):
     REVIEW = "review"
     REJECT = "reject"
 
+    def at_least(self, other: Decision) -> Decision:
+        """The stricter of the two."""
+        return self if _SEVERITY[self] >= _SEVERITY[other] else other
+
 
 # Defaults for a Detoxify model, chosen on the seed thread; the embedded model brings its own (see load_policy), and
 # the conspiracy model always does (its artifact's review threshold, chosen by the rule in its model card).
@@ -37,35 +41,46 @@ class Policy:
     # At least this for a comment in a language no model supports: its scores mean little, so never a silent allow
     # by default.
     unsupported_language: Decision = Decision.REVIEW
+    # The categories that can flag or reject; None: every one. A site may switch conspiracy off, for one.
+    categories: frozenset[str] | None = None
     version: str = field(init=False)
 
     def __post_init__(self) -> None:
         for category, value in self.reject.items():
             if value < self.review.get(category, 0.0):
                 raise ValueError(f"policy: reject threshold for {category} is below its review threshold")
-        canonical = json.dumps(
-            {"review": self.review, "reject": self.reject, "unsupported_language": self.unsupported_language},
-            sort_keys=True,
-        )
+        document: dict[str, object] = {
+            "review": self.review,
+            "reject": self.reject,
+            "unsupported_language": self.unsupported_language,
+        }
+        if self.categories is not None:
+            document["categories"] = sorted(self.categories)
+        canonical = json.dumps(document, sort_keys=True)
         object.__setattr__(self, "version", f"{self.name}@{hashlib.sha256(canonical.encode()).hexdigest()[:8]}")
 
+    def counts(self, category: str) -> bool:
+        return self.categories is None or category in self.categories
+
     def decide(self, scores: dict[str, float], language_supported: bool = True) -> tuple[Decision, list[str]]:
-        """Flags are the categories at or above their review threshold, in score order."""
+        """Flags are the counted categories at or above their review threshold, in score order."""
         flags = sorted(
-            (c for c, s in scores.items() if c in self.review and s >= self.review[c]),
+            (c for c, s in scores.items() if c in self.review and s >= self.review[c] and self.counts(c)),
             key=lambda c: (-scores[c], c),
         )
-        if any(c in self.reject and s >= self.reject[c] for c, s in scores.items()):
+        if any(c in self.reject and s >= self.reject[c] and self.counts(c) for c, s in scores.items()):
             decision = Decision.REJECT
         else:
             decision = Decision.REVIEW if flags else Decision.ALLOW
-        if not language_supported and _SEVERITY[self.unsupported_language] > _SEVERITY[decision]:
-            decision = self.unsupported_language
+        if not language_supported:
+            decision = decision.at_least(self.unsupported_language)
         return decision, flags
 
     def risk(self, decision: Decision, scores: dict[str, float], flags: list[str]) -> float:
-        """Queue priority in [0, 2]: certain rejects first, then by the strongest flagged score."""
-        strongest = max((scores[c] for c in flags), default=max(scores.values(), default=0.0))
+        """Queue priority in [0, 2]: certain rejects first, then by the strongest flagged score (a word-list flag
+        has none: then the strongest score of a counted category)."""
+        counted = max((s for c, s in scores.items() if self.counts(c)), default=0.0)
+        strongest = max((scores[c] for c in flags if c in scores), default=counted)
         return _DECISION_WEIGHT[decision] + strongest
 
 

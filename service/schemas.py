@@ -18,8 +18,29 @@ class EvidenceSpan(BaseModel):
     )
 
 
-class Verdict(BaseModel):
+class Scored(BaseModel):
+    """What the models and cue phrases say of a text before any site's policy: the verdict cache's entry.
+
+    Every site's decision is taken from it (`service.decisions`), so a second site costs no model time. Evidence
+    that depends on what a policy flags is kept apart, under the category whose flag shows it.
+    """
+
     # Frozen: the verdict cache hands one object to every request for the same text.
+    model_config = ConfigDict(frozen=True)
+
+    scores: dict[str, float]
+    evidence: dict[str, list[EvidenceSpan]] = Field(description="Cue phrases: shown whatever the policy flags")
+    evidence_if_flagged: dict[str, list[EvidenceSpan]] = Field(
+        description="category -> spans shown only when it is flagged (`toxicity`: when any toxicity category is): "
+        "a toxicity cue under its own category, the model's spans, the sentence that carries a conspiracy claim"
+    )
+    language: str
+    language_supported: bool
+    models: dict[str, str]
+    cached: bool = False
+
+
+class Verdict(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     decision: Decision
@@ -40,6 +61,7 @@ class Verdict(BaseModel):
     models: dict[str, str] = Field(description="category family -> name@version of the model that scored it")
     policy: str = Field(description="Version of the policy that decided")
     cached: bool = Field(description="True when served from the verdict cache without running a model")
+    site: str = Field(default="default", description="The site whose policy and word lists decided")
 
 
 class Author(BaseModel):
@@ -70,6 +92,7 @@ class CommentRecord(BaseModel):
     id: str
     version: int
     text: str
+    site: str = "default"
     thread_id: str | None = None
     author: Author | None = None
     parent_id: str | None = None

@@ -92,6 +92,24 @@ def test_export_writes_every_label_oldest_first(
     assert streamed.err == f"moderation: wrote {len(stored)} feedback rows to stdout\n"
 
 
+@pytest.mark.usefixtures("settings_env")
+def test_export_of_one_site_keeps_its_labels_only(
+    redis_client: redis.Redis, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    FeedbackStore(redis_client, Keys(KEY_PREFIX)).add(
+        [
+            Feedback(f"sport comment: {RUDE}", "insult", 1.0, "queue", comment_id="s1", site="sport"),
+            Feedback(f"news comment: {FINE}", "toxicity", 0.0, "queue", comment_id="n1", site="news"),
+        ]
+    )
+    target = tmp_path / "sport.csv"
+    assert main(["feedback", "export", str(target), "--site", "sport"]) == 0
+    assert capsys.readouterr().out == f"moderation: wrote 1 feedback rows to {target}\n"
+    with target.open(newline="", encoding="utf-8") as handle:
+        (row,) = list(csv.DictReader(handle))
+    assert (row["comment_id"], row["site"]) == ("s1", "sport")
+
+
 def test_export_without_redis_says_so_in_one_line(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -14,11 +14,13 @@ from service.errors import Conflict, NotFound
 from service.keys import Keys
 from service.moderation import ModerationService, decision_feedback
 from service.policy import Decision
+from service.rules import RulesCache
 from service.schemas import Moderation, Status
 from service.scoring.engine import ScoringEngine
 from service.store.cache import VerdictCache
 from service.store.comments import CommentStore, NotPending, audit_entry
 from service.store.feedback import Feedback, FeedbackStore
+from service.store.rules import RulesStore
 
 TTL = 600
 THREAD = "southfront-isis-resurfaced-central-syria"
@@ -36,14 +38,19 @@ def keys() -> Keys:
     return Keys("t:")
 
 
-@pytest.fixture
-def service(engine: ScoringEngine, redis_client: redis.Redis, keys: Keys) -> ModerationService:
+def _service(engine: ScoringEngine, client: redis.Redis, keys: Keys) -> ModerationService:
     return ModerationService(
         engine,
-        VerdictCache(redis_client, keys, TTL),
-        CommentStore(redis_client, keys),
-        FeedbackStore(redis_client, keys),
+        VerdictCache(client, keys, TTL),
+        CommentStore(client, keys),
+        FeedbackStore(client, keys),
+        RulesCache(RulesStore(client, keys), engine.policy, {}, refresh_seconds=0.0),
     )
+
+
+@pytest.fixture
+def service(engine: ScoringEngine, redis_client: redis.Redis, keys: Keys) -> ModerationService:
+    return _service(engine, redis_client, keys)
 
 
 def _text(seed: dict[str, Any], comment_id: str) -> str:
@@ -155,7 +162,7 @@ def test_queue_orders_submissions_by_risk(service: ModerationService, seed: dict
     assert risks == sorted(risks, reverse=True)
     stats = service.stats()
     assert stats["by_status"]["pending"] == len(pending)
-    assert set(stats["pending_by_flag"]) == set(service.engine.policy.review)
+    assert set(stats["pending_by_flag"]) == {*service.engine.policy.review, "wordlist"}
     assert stats["pending_by_flag"]["conspiracy"] == sum("conspiracy" in r.verdict.flags for r in pending)
 
 
@@ -228,24 +235,22 @@ def test_evidence_of_variants_in_one_batch_points_into_each_text(service: Modera
         assert text[span.start : span.end] == span.text == "for public consumption", repr(text)
 
 
-def test_new_policy_does_not_reuse_cached_verdicts(
+def test_a_new_policy_decides_from_the_cached_scores(
     service: ModerationService, engine: ScoringEngine, redis_client: redis.Redis, keys: Keys
 ) -> None:
+    """The cache keeps scores, not decisions: a deployment with a stricter policy reuses them, and decides anew."""
     from service.policy import Policy
 
-    service.verdicts([NEUTRAL])
-    other = ScoringEngine(
-        engine.toxicity, engine.conspiracy, Policy("other", engine.policy.review, engine.policy.reject)
-    )
-    fresh = ModerationService(
-        other,
-        VerdictCache(redis_client, keys, TTL),
-        CommentStore(redis_client, keys),
-        FeedbackStore(redis_client, keys),
-    )
-    (verdict,) = fresh.verdicts([NEUTRAL])
-    assert verdict.cached is False
-    assert verdict.policy == other.policy.version
+    (before,) = service.verdicts([NEUTRAL])
+    assert before.decision is Decision.ALLOW
+    # The conspiracy threshold stays: it decides which scores carry a claim's sentence, so it keys the cache.
+    strict = {category: 0.0 for category in engine.policy.review} | {"conspiracy": engine.policy.review["conspiracy"]}
+    other = ScoringEngine(engine.toxicity, engine.conspiracy, Policy("strict", strict, engine.policy.reject))
+    (verdict,) = _service(other, redis_client, keys).verdicts([NEUTRAL])
+    assert verdict.cached is True
+    assert verdict.scores == before.scores
+    assert verdict.policy == other.policy.version != before.policy
+    assert verdict.decision is Decision.REVIEW
 
 
 # --- decide ---------------------------------------------------------------------------------------------------
@@ -328,6 +333,7 @@ def test_a_rejection_labels_each_flagged_toxicity_category_toxic(
             source="queue",
             comment_id="c2",
             created_at=decided.moderation.decided_at,
+            site="default",
         )
         for attribute in expected_attributes
     ]

@@ -7,10 +7,13 @@ from flask_openapi3.blueprint import APIBlueprint
 from flask_openapi3.models.tag import Tag
 from pydantic import BaseModel
 
-from service.api.context import get_moderation
+from service.api.context import caller_sites, get_moderation
 from service.api.guard import requires
 from service.api.schemas import CommentIn, CommentPath, ScoreRequest, ScoreResponse, responses
 from service.config import Role
+from service.decisions import DEFAULT_SITE
+from service.errors import Forbidden
+from service.moderation import check_site
 from service.schemas import CommentRecord
 from service.store.connection import unavailable_as_503
 
@@ -29,6 +32,7 @@ bp = APIBlueprint(
 @requires(Role.SUBMITTER)
 def submit_comment(body: CommentIn) -> tuple[Response, int]:
     with unavailable_as_503():
+        check_site(body.site or DEFAULT_SITE, caller_sites())
         record, created = get_moderation().submit(body.model_dump(exclude_none=True))
     return jsonify(record.model_dump(mode="json")), 201 if created else 200
 
@@ -41,7 +45,7 @@ def submit_comment(body: CommentIn) -> tuple[Response, int]:
 @requires(Role.SUBMITTER, Role.MODERATOR)
 def get_comment(path: CommentPath) -> Response:
     with unavailable_as_503():
-        return jsonify(get_moderation().get(path.comment_id).model_dump(mode="json"))
+        return jsonify(get_moderation().get(path.comment_id, caller_sites()).model_dump(mode="json"))
 
 
 @bp.post(
@@ -51,8 +55,13 @@ def get_comment(path: CommentPath) -> Response:
 )
 @requires(Role.SUBMITTER)
 def score(body: ScoreRequest) -> Response:
+    sites = [item.site or DEFAULT_SITE for item in body.comments]
     with unavailable_as_503():
-        verdicts = get_moderation().verdicts([item.text for item in body.comments])
+        allowed = caller_sites()
+        for index, site in enumerate(sites):
+            if allowed is not None and site not in allowed:
+                raise Forbidden(f"this API key may not use site {site!r}", field=f"comments.{index}.site")
+        verdicts = get_moderation().verdicts([item.text for item in body.comments], sites)
     return _json_response(ScoreResponse(results=verdicts))
 
 

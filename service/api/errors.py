@@ -19,15 +19,20 @@ def error_response(error: errors.ServiceError) -> Response:
 
 def validation_error_response(exc: ValidationError) -> Response:
     """flask-openapi3 calls this for any body, query or path model that fails validation."""
+    return error_response(invalid_field(exc))
+
+
+def invalid_field(exc: ValidationError, prefix: str = "") -> errors.InvalidField:
+    """The first error of a model's validation, naming its field (under `prefix`)."""
     first = exc.errors(include_url=False)[0]
-    location = ".".join(str(part) for part in first["loc"])
+    location = ".".join(str(part) for part in (*filter(None, [prefix]), *first["loc"]))
     message = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
         message = "unknown field"
     elif first["type"] == "missing":
         message = "field required"
     described = f"{location}: {message}" if location else message
-    return error_response(errors.InvalidField(described, field=location or None))
+    return errors.InvalidField(described, field=location or None)
 
 
 _HTTP_ERRORS: dict[int, type[errors.ServiceError]] = {

@@ -36,6 +36,17 @@ def reads_own_body(view: F) -> F:
     return view
 
 
+def takes_csv(max_body_bytes: int) -> Callable[[F], F]:
+    """Mark a view that also takes a `text/csv` body, and bodies up to `max_body_bytes` (a word list's terms)."""
+
+    def mark(view: F) -> F:
+        view.takes_csv = True  # type: ignore[attr-defined]
+        view.max_body_bytes = max_body_bytes  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
 def find_key(secret: str, keys: tuple[ApiKey, ...]) -> ApiKey | None:
     """Compare against every key in constant time, so timing tells nothing about which came close."""
     found = None
@@ -177,12 +188,18 @@ def check_json_body() -> None:
     view = current_app.view_functions.get(request.endpoint)
     if getattr(view, "reads_own_body", False):
         return
-    limit = current_app.config["SETTINGS"].max_body_bytes
+    limit = max(current_app.config["SETTINGS"].max_body_bytes, getattr(view, "max_body_bytes", 0))
+    request.max_content_length = limit + 1  # one byte of slack, as the app's MAX_CONTENT_LENGTH
     if request.content_length is not None and request.content_length > limit:
         _discard_body(request.content_length, limit)
         raise errors.PayloadTooLarge(f"request body is larger than {limit} bytes")
+    if getattr(view, "takes_csv", False) and request.mimetype == "text/csv":
+        if len(request.get_data(cache=True)) > limit:
+            raise errors.PayloadTooLarge(f"request body is larger than {limit} bytes")
+        return
     if not request.is_json:
-        raise errors.UnsupportedMediaType("send the body as application/json")
+        accepted = "application/json or text/csv" if getattr(view, "takes_csv", False) else "application/json"
+        raise errors.UnsupportedMediaType(f"send the body as {accepted}")
     raw = request.get_data(cache=True)
     if len(raw) > limit:
         raise errors.PayloadTooLarge(f"request body is larger than {limit} bytes")

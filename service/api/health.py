@@ -10,7 +10,8 @@ from flask_openapi3.blueprint import APIBlueprint
 from flask_openapi3.models.tag import Tag
 
 from service.api.context import get_moderation
-from service.api.schemas import Health
+from service.api.schemas import ErrorResponse, Health
+from service.api.schemas import StatsQuery as MetricsQuery
 from service.store.connection import get_redis
 
 bp = APIBlueprint("health", __name__, abp_tags=[Tag(name="operations")])
@@ -51,14 +52,21 @@ _OPENAPI_DOCUMENT = {
 }
 
 
-@bp.get("/metrics", summary="Prometheus metrics in the text exposition format", responses={200: _PROMETHEUS_TEXT})
-def metrics() -> Response:
+@bp.get(
+    "/metrics",
+    summary="Prometheus metrics in the text exposition format; `?site=` keeps only that site's samples",
+    responses={200: _PROMETHEUS_TEXT, 422: ErrorResponse},
+)
+def metrics(query: MetricsQuery) -> Response:
     registry = current_app.extensions["moderation.metrics"]
+    service = get_moderation()
     try:
-        registry.set_queue(get_moderation().stats())
+        registry.set_queue(service.stats())
+        for site in [query.site] if query.site else service.comments.sites():
+            registry.set_queue(service.stats(site), site)
     except Exception:  # queue depth is best-effort; the rest of the metrics still matter when Redis is down
         current_app.logger.warning("queue depth unavailable for /metrics")
-    rendered: Response = registry.render()
+    rendered: Response = registry.render(query.site)
     return rendered
 
 

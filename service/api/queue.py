@@ -6,9 +6,9 @@ from flask import Response, g, jsonify
 from flask_openapi3.blueprint import APIBlueprint
 from flask_openapi3.models.tag import Tag
 
-from service.api.context import get_moderation
+from service.api.context import caller_sites, get_moderation
 from service.api.guard import requires
-from service.api.schemas import CommentPath, DecisionIn, QueuePageOut, QueueQuery, QueueStats, responses
+from service.api.schemas import CommentPath, DecisionIn, QueuePageOut, QueueQuery, QueueStats, StatsQuery, responses
 from service.config import Role
 from service.schemas import CommentRecord, Status
 from service.store.connection import unavailable_as_503
@@ -26,19 +26,27 @@ bp = APIBlueprint(
 @requires(Role.MODERATOR)
 def list_queue(query: QueueQuery) -> Response:
     with unavailable_as_503():
-        page = get_moderation().queue(Status(query.status), query.flag, query.thread_id, query.limit, query.cursor)
+        page = get_moderation().queue(
+            Status(query.status),
+            query.flag,
+            query.thread_id,
+            query.limit,
+            query.cursor,
+            site=query.site,
+            sites=caller_sites(),
+        )
     return jsonify({"items": [r.model_dump(mode="json") for r in page.items], "next_cursor": page.next_cursor})
 
 
 @bp.get(
     "/stats",
     summary="Queue counts by status and pending counts by flag",
-    responses=responses({200: QueueStats}, 401, 403, 503),
+    responses=responses({200: QueueStats}, 401, 403, 422, 503),
 )
 @requires(Role.MODERATOR)
-def queue_stats() -> Response:
+def queue_stats(query: StatsQuery) -> Response:
     with unavailable_as_503():
-        return jsonify(get_moderation().stats())
+        return jsonify(get_moderation().stats(query.site, caller_sites()))
 
 
 @bp.post(
@@ -49,5 +57,5 @@ def queue_stats() -> Response:
 @requires(Role.MODERATOR)
 def decide(path: CommentPath, body: DecisionIn) -> Response:
     with unavailable_as_503():
-        record = get_moderation().decide(path.comment_id, body.action, g.api_key.name, body.note)
+        record = get_moderation().decide(path.comment_id, body.action, g.api_key.name, body.note, caller_sites())
     return jsonify(record.model_dump(mode="json"))

@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from flask import current_app
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from service.ids import ID_PATTERN
 from service.schemas import Author, CommentRecord, Verdict
 from service.scoring.normalize import has_visible_text
 
-ID_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
 _METADATA_MAX_BYTES = 4096
 # RFC 3339 section 5.6 date-time: full-date "T" full-time, with seconds and a zone.
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
@@ -36,8 +36,12 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+_SITE_DESCRIPTION = "The site the comment belongs to, whose policy and word lists decide; default `default`"
+
+
 class CommentIn(_Body):
     id: str = Field(pattern=ID_PATTERN, description="The site's id for the comment; the idempotency key")
+    site: str | None = Field(default=None, pattern=ID_PATTERN, description=_SITE_DESCRIPTION)
     text: str = Field(min_length=1, description="The comment as written (at most MODERATION_MAX_TEXT_CHARS)")
     thread_id: str | None = Field(default=None, pattern=ID_PATTERN)
     author: Author | None = None
@@ -75,6 +79,7 @@ class CommentIn(_Body):
 
 class ScoreItem(_Body):
     text: str = Field(min_length=1)
+    site: str | None = Field(default=None, pattern=ID_PATTERN, description=_SITE_DESCRIPTION)
 
     _text = field_validator("text")(check_text)
 
@@ -102,6 +107,7 @@ class QueueQuery(BaseModel):
     status: Literal["pending", "approved", "rejected"] = "pending"
     flag: str | None = Field(default=None, description="Only items flagged with this category")
     thread_id: str | None = Field(default=None, pattern=ID_PATTERN)
+    site: str | None = Field(default=None, pattern=ID_PATTERN, description="Only this site's comments")
     limit: int = Field(default=50, ge=1, le=200)
     cursor: str | None = Field(
         default=None, max_length=64, pattern=r"^[A-Za-z0-9_-]+$", description="next_cursor of the previous page"
@@ -114,6 +120,12 @@ class QueueQuery(BaseModel):
         if value is not None and value not in known:
             raise ValueError(f"unknown flag; one of {', '.join(sorted(known))}")
         return value
+
+
+class StatsQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    site: str | None = Field(default=None, pattern=ID_PATTERN, description="Only this site's comments")
 
 
 class QueuePageOut(BaseModel):
@@ -139,7 +151,7 @@ class ErrorResponse(BaseModel):
 Responses = dict[str | int, type[BaseModel] | dict[Any, Any] | None]
 
 
-def responses(ok: dict[int, type[BaseModel]], *error_statuses: int) -> Responses:
+def responses(ok: dict[int, type[BaseModel] | None], *error_statuses: int) -> Responses:
     """The OpenAPI responses of a route: its success bodies and the error statuses it can return."""
     documented: Responses = {status: model for status, model in ok.items()}
     documented.update({status: ErrorResponse for status in error_statuses})
@@ -149,3 +161,140 @@ def responses(ok: dict[int, type[BaseModel]], *error_statuses: int) -> Responses
 class Health(BaseModel):
     status: str
     checks: dict[str, str] = {}
+
+
+def _known_categories(values: dict[str, float] | list[str] | None, where: str) -> None:
+    known: frozenset[str] = current_app.config["SCORED_CATEGORIES"]
+    for category in values or ():
+        if category not in known:
+            raise ValueError(f"unknown category {category!r} in {where}; one of {', '.join(sorted(known))}")
+
+
+class PolicyIn(_Body):
+    """A site's policy: its own thresholds over the deployment's (a category left out keeps the deployment's)."""
+
+    model_config = ConfigDict(extra="forbid", strict=False)
+
+    review: dict[str, Annotated[float, Field(ge=0.0, le=1.0)]] = Field(default_factory=dict)
+    reject: dict[str, Annotated[float, Field(ge=0.0, le=1.0)]] = Field(default_factory=dict)
+    categories: list[str] | None = Field(
+        default=None, description="The categories that can flag or reject (default: every one)"
+    )
+    unsupported_language: Literal["allow", "review", "reject"] | None = Field(
+        default=None, description="The decision, at least, for a language no model supports (default: the deployment's)"
+    )
+
+    @field_validator("review", "reject", "categories")
+    @classmethod
+    def _known(cls, value: Any, info: Any) -> Any:
+        _known_categories(value, info.field_name)
+        return value
+
+
+class EffectivePolicy(BaseModel):
+    version: str = Field(description="What verdicts name in `policy`")
+    review: dict[str, float]
+    reject: dict[str, float]
+    categories: list[str] | None
+    unsupported_language: str
+
+
+class PolicyOut(BaseModel):
+    site: str
+    own: bool = Field(description="False: the site has no policy of its own, and the deployment's applies")
+    applies: bool = Field(
+        description="False when the site's own policy no longer fits the deployment's thresholds (a reject below a "
+        "review), so the deployment's decides until it is set again"
+    )
+    version: int | None = Field(description="1 for the site's first policy, one more for each change")
+    updated_at: str | None
+    updated_by: str | None
+    document: dict[str, Any] | None = Field(description="The policy as stored (PUT's body)")
+    effective: EffectivePolicy
+
+
+class SitePath(BaseModel):
+    site: str = Field(pattern=ID_PATTERN)
+
+
+class WordListPath(BaseModel):
+    name: str = Field(pattern=ID_PATTERN)
+
+
+class KeyPath(BaseModel):
+    name: str = Field(pattern=ID_PATTERN)
+
+
+class WordListIn(_Body):
+    action: Literal["reject", "review", "allow"]
+    terms: list[str] = Field(description="Words or phrases; `*` stands for any letters inside a word")
+    sites: list[Annotated[str, Field(pattern=ID_PATTERN)]] | None = Field(
+        default=None, description="The sites it applies to (default: every site)"
+    )
+    language: str | None = Field(
+        default=None, pattern=r"^[A-Za-z]{2,3}$", description="Only comments in this language (default: any)"
+    )
+
+
+class WordListCsvQuery(BaseModel):
+    """A CSV body carries terms alone: the rest comes from the query, or from the list being replaced. A JSON body
+    says all of it, and the query is ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["reject", "review", "allow"] | None = Field(default=None, description="For a CSV body")
+    sites: str | None = Field(default=None, description="Sites separated by commas, for a CSV body")
+    language: str | None = Field(default=None, pattern=r"^[A-Za-z]{2,3}$", description="For a CSV body")
+
+
+class WordListOut(BaseModel):
+    name: str
+    action: str
+    terms: list[str] | None = None
+    term_count: int
+    sites: list[str] | None
+    language: str | None
+    version: int
+    updated_at: str
+    updated_by: str
+
+
+class WordListsOut(BaseModel):
+    wordlists: list[WordListOut]
+
+
+class WordListTestIn(_Body):
+    text: str = Field(min_length=1)
+    site: str = Field(default="default", pattern=ID_PATTERN)
+    language: str = Field(default="en", pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+
+    _text = field_validator("text")(check_text)
+
+
+class WordMatchOut(BaseModel):
+    list: str
+    action: str
+    term: str
+    start: int
+    end: int
+    text: str
+
+
+class WordListTestOut(BaseModel):
+    matches: list[WordMatchOut]
+    decision: Literal["reject", "review"] | None = Field(description="What the matches alone would decide")
+
+
+class KeySitesIn(_Body):
+    sites: list[Annotated[str, Field(pattern=ID_PATTERN)]] = Field(min_length=1, max_length=1000)
+
+
+class KeySitesOut(BaseModel):
+    name: str
+    role: str
+    sites: list[str] | None = Field(description="None: every site")
+    source: Literal["admin", "environment", "none"]
+
+
+class KeysOut(BaseModel):
+    keys: list[KeySitesOut]

@@ -1,4 +1,5 @@
-"""The scoring engine: normalise, run every model on a batch, gather evidence, apply the policy."""
+"""The scoring engine: run every model on a batch of normalised texts and gather evidence; `score` also applies the
+deployment's policy, for callers that need no site."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from collections.abc import Callable
 
 from service.categories import CONSPIRACY
 from service.config import Settings
+from service.decisions import DEFAULT_SITE, decide
 from service.errors import ScoringUnavailable
 from service.policy import Policy, load_policy
-from service.schemas import EvidenceSpan, Verdict
+from service.schemas import EvidenceSpan, Scored, Verdict
 from service.scoring import language
 from service.scoring.batching import Batcher
 from service.scoring.cues import CUE_CATEGORIES, CUES, Evidence, cue_score, locate, match_cues
@@ -22,6 +24,8 @@ from service.scoring.scorer import Batch, TextScorer
 from service.scoring.sentences import sentences
 
 ScoreObserver = Callable[[str, float], None]
+# The shape of what the verdict cache keeps: a new shape needs new keys, as a new model does.
+_CACHE_FORMAT = "scores-v2"
 BatchObserver = Callable[[int], None]
 
 
@@ -57,19 +61,24 @@ class ScoringEngine:
             sort_keys=True,
         )
         cues_digest = hashlib.sha256(cues.encode()).hexdigest()[:16]
+        # A flagged conspiracy claim's sentence is found for scores at or above the deployment's review threshold;
+        # a site with a lower one sees its flag without that sentence.
+        self.claim_sentence_floor = policy.review.get(CONSPIRACY, 0.0)
         identity = "|".join(
             [
+                _CACHE_FORMAT,
                 self.models["toxicity"],
                 self.models["conspiracy"],
-                policy.version,
+                f"claim-sentence>={self.claim_sentence_floor}",
                 cues_digest,
                 language.DETECTOR,
                 default_language,
                 ",".join(sorted(self.languages)),
             ]
         )
-        # Part of every cache key: a new model, policy or cue can never serve an old verdict. Normalisation needs
-        # no version: the key's text hash is of the normalised text, and scores depend on nothing else of the text.
+        # Part of every cache key: a new model or cue can never serve old scores. No policy is part of it: the cache
+        # keeps scores, and each site decides on every request. Normalisation needs no version: the key's text hash
+        # is of the normalised text, and scores depend on nothing else of the text.
         self.fingerprint = hashlib.sha256(identity.encode()).hexdigest()[:16]
         # A toxicity cue's floor under its own category: the family's weight, raised to the model's trained review
         # threshold for that category. The artifact's, not the policy's: an operator who raises a threshold still
@@ -84,7 +93,7 @@ class ScoringEngine:
         self._final_embeddings = toxicity.reads_final_embeddings or conspiracy.reads_final_embeddings
         self.observe: ScoreObserver = lambda model, seconds: None
         self.observe_batch: BatchObserver = lambda texts: None
-        self._batcher: Batcher[NormalizedText, Verdict] = Batcher(
+        self._batcher: Batcher[NormalizedText, Scored] = Batcher(
             self._score_now, max_batch, max_wait_seconds, timeout_seconds
         )
 
@@ -115,12 +124,14 @@ class ScoringEngine:
         return result
 
     def score(self, texts: list[NormalizedText]) -> list[Verdict]:
-        """Verdicts in order, with evidence at offsets into each text as its author wrote it."""
-        return [self.locate(v, t) for v, t in zip(self.score_normalized(texts), texts, strict=True)]
+        """Verdicts under the deployment's policy, in order, with evidence at offsets into each text as its author
+        wrote it."""
+        scored = self.score_normalized(texts)
+        return [decide(self.locate(s, t), self.policy, DEFAULT_SITE) for s, t in zip(scored, texts, strict=True)]
 
-    def score_normalized(self, texts: list[NormalizedText]) -> list[Verdict]:
-        """Verdicts whose evidence points into each normalised text: what the verdict cache keeps, since every
-        text with that normalised form (the cache key) gets the same verdict. Scored together with the texts of
+    def score_normalized(self, texts: list[NormalizedText]) -> list[Scored]:
+        """Scores whose evidence points into each normalised text: what the verdict cache keeps, since every text
+        with that normalised form (the cache key) gets the same scores. Scored together with the texts of
         concurrent requests in this process."""
         try:
             return self._batcher.submit(texts)
@@ -130,18 +141,24 @@ class ScoringEngine:
             raise ScoringUnavailable(f"scoring took longer than {self._batcher.timeout:g} s; retry shortly") from None
 
     @staticmethod
-    def locate(verdict: Verdict, text: NormalizedText) -> Verdict:
-        """The verdict with its evidence moved from the normalised text to whole words of this original."""
-        if not any(verdict.evidence.values()):
-            return verdict
-        located: dict[str, list[EvidenceSpan]] = {}
-        for category, spans in verdict.evidence.items():
-            located[category] = []
-            for span in spans:
-                start, end = locate(text, span.start, span.end)
-                found = EvidenceSpan(start=start, end=end, text=text.original[start:end], cue=span.cue)
-                located[category].append(found)
-        return verdict.model_copy(update={"evidence": located})
+    def locate(scored: Scored, text: NormalizedText) -> Scored:
+        """The scores with their evidence moved from the normalised text to whole words of this original."""
+        if not any(scored.evidence.values()) and not any(scored.evidence_if_flagged.values()):
+            return scored
+
+        def moved(evidence: dict[str, list[EvidenceSpan]]) -> dict[str, list[EvidenceSpan]]:
+            located: dict[str, list[EvidenceSpan]] = {}
+            for category, spans in evidence.items():
+                located[category] = []
+                for span in spans:
+                    start, end = locate(text, span.start, span.end)
+                    found = EvidenceSpan(start=start, end=end, text=text.original[start:end], cue=span.cue)
+                    located[category].append(found)
+            return located
+
+        return scored.model_copy(
+            update={"evidence": moved(scored.evidence), "evidence_if_flagged": moved(scored.evidence_if_flagged)}
+        )
 
     def detect_language(self, text: NormalizedText) -> language.Detection:
         """The language a text counts as, as its verdict will say: the default where detection is unsure."""
@@ -157,50 +174,44 @@ class ScoringEngine:
         timeout = self._batcher.timeout
         return 0.0 if timeout is None else max(0.0, self._batcher.busy_for() - timeout)
 
-    def _score_now(self, texts: list[NormalizedText]) -> list[Verdict]:
+    def _score_now(self, texts: list[NormalizedText]) -> list[Scored]:
         """One model call per model for the whole batch; the MiniLM lower layers run once for all of them."""
         self.observe_batch(len(texts))
         batch = Batch([t.text for t in texts], self._branches, self._final_embeddings)
         toxicity = self._timed(self.toxicity, batch)
         conspiracy = self._timed(self.conspiracy, batch)
         marked = self.toxicity.spans(batch)
-        verdicts = []
+        results = []
         for text, tox, con, model_spans in zip(texts, toxicity, conspiracy, marked, strict=True):
             cues = {category: match_cues(text.text, families) for category, families in CUES.items()}
             scores = {k: round(v, 4) for k, v in _with_cue_floors({**tox, **con}, cues, self._own_floors).items()}
             written_in = self.detect_language(text).language
-            supported = written_in in self.languages
-            decision, flags = self.policy.decide(scores, supported)
             evidence = {category: [_span(e) for e in found] for category, found in cues.items()}
-            # A toxicity cue that set a flagged category's floor is that category's evidence too.
+            if_flagged: dict[str, list[EvidenceSpan]] = {}
+            # A toxicity cue that set a category's floor is that category's evidence when it is flagged.
             for found in cues["toxicity"]:
                 own = CUE_CATEGORIES.get(found.cue)
-                if own in flags:
-                    evidence.setdefault(own, []).append(_span(found))
+                if own is not None and own in scores:
+                    if_flagged.setdefault(own, []).append(_span(found))
             # The model's spans are evidence for the categories it flagged (toxicity for any of its own).
-            shown = set(flags) | ({"toxicity"} if set(flags) & set(tox) else set())
             for span in model_spans:
-                if span.category in shown:
-                    marked_text = text.text[span.start : span.end]
-                    evidence.setdefault(span.category, []).append(
-                        EvidenceSpan(start=span.start, end=span.end, text=marked_text, cue="model")
-                    )
-            verdicts.append(
-                Verdict(
-                    decision=decision,
-                    flags=flags,
+                marked_text = text.text[span.start : span.end]
+                if_flagged.setdefault(span.category, []).append(
+                    EvidenceSpan(start=span.start, end=span.end, text=marked_text, cue="model")
+                )
+            results.append(
+                Scored(
                     scores=scores,
                     evidence=evidence,
+                    evidence_if_flagged=if_flagged,
                     language=written_in,
-                    language_supported=supported,
+                    language_supported=written_in in self.languages,
                     models=self.models,
-                    policy=self.policy.version,
-                    cached=False,
                 )
             )
-        flagged = [i for i, v in enumerate(verdicts) if CONSPIRACY in v.flags]
-        carrying = dict(zip(flagged, self._carrying_sentences([texts[i].text for i in flagged]), strict=True))
-        return [_with_evidence(v, CONSPIRACY, carrying.get(i)) for i, v in enumerate(verdicts)]
+        claims = [i for i, s in enumerate(results) if s.scores.get(CONSPIRACY, 0.0) >= self.claim_sentence_floor]
+        carrying = dict(zip(claims, self._carrying_sentences([texts[i].text for i in claims]), strict=True))
+        return [_with_claim_sentence(s, carrying.get(i)) for i, s in enumerate(results)]
 
     def _carrying_sentences(self, texts: list[str]) -> list[EvidenceSpan | None]:
         """For each text the conspiracy model flagged, its sentence the model scores highest: where the claim is.
@@ -243,13 +254,12 @@ def _with_cue_floors(
     return floored
 
 
-def _with_evidence(verdict: Verdict, category: str, extra: EvidenceSpan | None) -> Verdict:
-    """The verdict with `extra` among `category`'s evidence, and every category's spans in text order."""
-    evidence = {c: list(found) for c, found in verdict.evidence.items()}
-    if extra is not None:
-        evidence.setdefault(category, []).append(extra)
-    ordered = {c: sorted(found, key=lambda e: (e.start, e.end)) for c, found in evidence.items()}
-    return verdict.model_copy(update={"evidence": ordered})
+def _with_claim_sentence(scored: Scored, sentence: EvidenceSpan | None) -> Scored:
+    """The scores with the sentence that carries a conspiracy claim among its evidence when flagged."""
+    if sentence is None:
+        return scored
+    if_flagged = {**scored.evidence_if_flagged, CONSPIRACY: [sentence]}
+    return scored.model_copy(update={"evidence_if_flagged": if_flagged})
 
 
 def _span(found: Evidence) -> EvidenceSpan:

@@ -84,8 +84,9 @@ class CommentStore:
 
     def _index_keys(self, record: CommentRecord) -> list[str]:
         status = record.status.value
-        keys = [self._keys.queue(status)]
+        keys = [self._keys.queue(status), self._keys.queue_by_site(status, record.site)]
         keys += [self._keys.queue_by_flag(status, flag) for flag in record.verdict.flags]
+        keys += [self._keys.queue_by_site_flag(status, record.site, flag) for flag in record.verdict.flags]
         if record.thread_id:
             keys.append(self._keys.queue_by_thread(status, record.thread_id))
         return keys
@@ -107,6 +108,7 @@ class CommentStore:
                 if current_version != expected_version:
                     raise VersionConflict(record.id)
                 pipe.multi()
+                pipe.sadd(self._keys.sites(), record.site)
                 if previous is not None:
                     for index in self._index_keys(previous.record):
                         pipe.zrem(index, record.id)
@@ -156,11 +158,25 @@ class CommentStore:
         return decided
 
     def page(
-        self, status: Status, *, flag: str | None, thread_id: str | None, limit: int, cursor: str | None
+        self,
+        status: Status,
+        *,
+        flag: str | None,
+        thread_id: str | None,
+        limit: int,
+        cursor: str | None,
+        site: str | None = None,
+        sites: frozenset[str] | None = None,
     ) -> QueuePage:
-        """Keyset paging on the rank: items present when paging starts are never skipped nor repeated."""
+        """Keyset paging on the rank: items present when paging starts are never skipped nor repeated.
+
+        `site` picks one site's index; `sites` (a key's limit) filters whatever index is read."""
         if thread_id is not None:
             index = self._keys.queue_by_thread(status.value, thread_id)
+        elif site is not None and flag is not None:
+            index = self._keys.queue_by_site_flag(status.value, site, flag)
+        elif site is not None:
+            index = self._keys.queue_by_site(status.value, site)
         elif flag is not None:
             index = self._keys.queue_by_flag(status.value, flag)
         else:
@@ -182,6 +198,8 @@ class CommentStore:
                     continue  # decided or edited between the two reads
                 if flag is not None and flag not in record.verdict.flags:
                     continue
+                if (site is not None and record.site != site) or (sites is not None and record.site not in sites):
+                    continue
                 matches.append((record, rank))
                 if len(matches) > limit:
                     break
@@ -195,17 +213,24 @@ class CommentStore:
             pipe.hget(self._keys.comment(comment_id), "json")
         return [CommentRecord.model_validate_json(doc) if doc else None for doc in pipe.execute()]
 
-    def stats(self, flags: Iterable[str]) -> dict[str, dict[str, int]]:
+    def stats(self, flags: Iterable[str], site: str | None = None) -> dict[str, dict[str, int]]:
+        """Counts by status and pending counts by flag, of one site or of all."""
         flags = list(flags)
         pipe = self._redis.pipeline(transaction=False)
         for status in QUEUE_STATUSES:
-            pipe.zcard(self._keys.queue(status.value))
+            pipe.zcard(self._keys.queue(status.value) if site is None else self._keys.queue_by_site(status.value, site))
+        pending = Status.PENDING.value
         for flag in flags:
-            pipe.zcard(self._keys.queue_by_flag(Status.PENDING.value, flag))
+            index = self._keys.queue_by_flag(pending, flag)
+            pipe.zcard(index if site is None else self._keys.queue_by_site_flag(pending, site, flag))
         counts = [int(n) for n in pipe.execute()]
         by_status = {s.value: n for s, n in zip(QUEUE_STATUSES, counts, strict=False)}
         by_flag = dict(zip(flags, counts[len(QUEUE_STATUSES) :], strict=True))
         return {"by_status": by_status, "pending_by_flag": by_flag}
+
+    def sites(self) -> list[str]:
+        """Every site a comment was stored for."""
+        return sorted(self._redis.smembers(self._keys.sites()))  # type: ignore[arg-type]
 
     def audit_trail(self, count: int = 100) -> list[dict[str, str]]:
         entries: list[tuple[str, dict[str, str]]] = self._redis.xrevrange(  # type: ignore[assignment]
@@ -218,6 +243,7 @@ def audit_entry(previous: CommentRecord, decided: CommentRecord) -> dict[str, st
     assert decided.moderation is not None
     return {
         "comment_id": decided.id,
+        "site": decided.site,
         "version": str(decided.version),
         "action": decided.moderation.action,
         "decided_by": decided.moderation.decided_by,

@@ -21,7 +21,7 @@ from service.timestamps import now_rfc3339
 
 SOURCES = ("suggestscore", "queue")
 # The stream's fields that may be absent: an absent field reads back as None, an empty one as "".
-_OPTIONAL = ("community_id", "client_token", "comment_id")
+_OPTIONAL = ("community_id", "client_token", "comment_id", "site")
 EXPORT_CHUNK = 1000
 
 
@@ -38,6 +38,7 @@ class Feedback:
     client_token: str | None = None
     comment_id: str | None = None
     created_at: str = ""  # RFC 3339; empty: stamped with the time it is written
+    site: str | None = None  # the site whose moderators gave it; None in labels stored before sites existed
 
     def __post_init__(self) -> None:
         # A bad label would poison every later training run; refuse it where it is made.
@@ -76,6 +77,7 @@ def _parse(stored: dict[str, str]) -> Feedback:
         client_token=stored.get("client_token"),
         comment_id=stored.get("comment_id"),
         created_at=stored.get("created_at", ""),
+        site=stored.get("site"),
     )
 
 
@@ -105,15 +107,17 @@ class FeedbackStore:
         for entry in entries:
             pipe.xadd(self._keys.feedback(), _stored(entry, now))  # type: ignore[arg-type]
 
-    def export(self, chunk: int = EXPORT_CHUNK) -> Iterator[Feedback]:
-        """Every entry, oldest first, `chunk` at a time: a long stream is never held in memory whole."""
+    def export(self, chunk: int = EXPORT_CHUNK, site: str | None = None) -> Iterator[Feedback]:
+        """Every entry (of `site`, when given), oldest first, `chunk` at a time: a long stream is never held in
+        memory whole."""
         low = "-"
         while True:
             batch: list[tuple[str, dict[str, str]]] = self._redis.xrange(  # type: ignore[assignment]
                 self._keys.feedback(), min=low, max="+", count=chunk
             )
             for _, stored in batch:
-                yield _parse(stored)
+                if site is None or stored.get("site") == site:
+                    yield _parse(stored)
             if len(batch) < chunk:
                 return
             low = _after(batch[-1][0])

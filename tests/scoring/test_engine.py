@@ -9,6 +9,7 @@ import pytest
 
 from service.app import load_engine
 from service.config import Settings
+from service.decisions import DEFAULT_SITE, decide
 from service.policy import Decision, Policy
 from service.schemas import Verdict
 from service.scoring.cues import CUE_CATEGORIES, CUES, TOXICITY_CUES, cue_score, find_cues
@@ -125,7 +126,7 @@ def test_a_verdict_for_the_normalised_text_is_located_in_each_original(engine: S
     assert cues >= {"insult", "puppet_masters", "staged_for_show"}
     for text in (first, variant):
         located = ScoringEngine.locate(keyed, normalize(text))
-        assert located == engine.score([normalize(text)])[0]
+        assert decide(located, engine.policy, DEFAULT_SITE) == engine.score([normalize(text)])[0]
         for spans in located.evidence.values():
             for span in spans:
                 assert text[span.start : span.end] == span.text
@@ -139,20 +140,20 @@ def test_empty_batch(engine: ScoringEngine) -> None:
     assert engine.score([]) == []
 
 
-def test_fingerprint_changes_with_a_different_policy(engine: ScoringEngine) -> None:
-    same = ScoringEngine(
-        engine.toxicity, engine.conspiracy, Policy("default", engine.policy.review, engine.policy.reject)
-    )
-    assert same.policy.version == engine.policy.version
-    assert same.fingerprint == engine.fingerprint
-
+def test_the_fingerprint_names_no_policy_but_the_claim_sentence_threshold(engine: ScoringEngine) -> None:
+    """The cache keeps scores, which no toxicity threshold changes: a second site's policy reuses them. The
+    conspiracy review threshold decides which scores carry the claim's sentence, so it changes the key."""
     stricter_review = {**engine.policy.review, "toxicity": engine.policy.review["toxicity"] / 2}
     stricter = ScoringEngine(
         engine.toxicity, engine.conspiracy, Policy("default", stricter_review, engine.policy.reject)
     )
     assert stricter.policy.version != engine.policy.version
-    assert stricter.fingerprint != engine.fingerprint
-    assert stricter.models == engine.models
+    assert stricter.fingerprint == engine.fingerprint
+
+    lower_claims = {**engine.policy.review, "conspiracy": engine.policy.review["conspiracy"] / 2}
+    other = ScoringEngine(engine.toxicity, engine.conspiracy, Policy("default", lower_claims, engine.policy.reject))
+    assert other.fingerprint != engine.fingerprint
+    assert other.models == engine.models
 
 
 def test_fingerprint_changes_with_a_cue_weight(engine: ScoringEngine, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from service.keys import Keys
 from service.policy import Decision
-from service.schemas import EvidenceSpan, Verdict
+from service.schemas import EvidenceSpan, Scored
 from service.store.cache import VerdictCache
 
 TTL = 3600
@@ -23,11 +23,10 @@ def _hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _verdict(decision: Decision = Decision.REVIEW) -> Verdict:
+def _verdict(decision: Decision = Decision.REVIEW) -> Scored:
+    """Scores that a policy with a conspiracy threshold of 0.5 would decide as `decision`."""
     flagged = decision is not Decision.ALLOW
-    return Verdict(
-        decision=decision,
-        flags=["conspiracy"] if flagged else [],
+    return Scored(
         scores={"toxicity": 0.0177, "conspiracy": 0.8 if flagged else 0.21},
         evidence={
             "conspiracy": [EvidenceSpan(start=32, end=54, text="for public consumption", cue="staged_for_show")]
@@ -38,7 +37,11 @@ def _verdict(decision: Decision = Decision.REVIEW) -> Verdict:
             "toxicity": "minilm-l6-toxicity-logreg+cues@0123456789ab",
             "conspiracy": "minilm-l6-conspiracy-logreg+cues@6d8c26cbdec1",
         },
-        policy="default@6ad8177c",
+        evidence_if_flagged={
+            "conspiracy": [EvidenceSpan(start=0, end=31, text="the attack was a staged event", cue="model")]
+        }
+        if flagged
+        else {},
         cached=False,
         language="en",
         language_supported=True,
@@ -54,10 +57,19 @@ def test_miss_returns_none(cache: VerdictCache) -> None:
     assert cache.get_many(FINGERPRINT, [_hash("never seen")]) == [None]
 
 
-def _without_words(verdict: Verdict) -> Verdict:
+def _decision(scored: Scored) -> Decision:
+    return Decision.REVIEW if scored.scores["conspiracy"] >= 0.5 else Decision.ALLOW
+
+
+def _without_words(verdict: Scored) -> Scored:
     """What the cache gives back: evidence keeps its offsets, not the words (no comment text in the cache)."""
-    spans = {c: [s.model_copy(update={"text": ""}) for s in found] for c, found in verdict.evidence.items()}
-    return verdict.model_copy(update={"evidence": spans})
+
+    def blank(evidence: dict[str, list[EvidenceSpan]]) -> dict[str, list[EvidenceSpan]]:
+        return {c: [s.model_copy(update={"text": ""}) for s in found] for c, found in evidence.items()}
+
+    return verdict.model_copy(
+        update={"evidence": blank(verdict.evidence), "evidence_if_flagged": blank(verdict.evidence_if_flagged)}
+    )
 
 
 def test_empty_batch(cache: VerdictCache, redis_client: redis.Redis) -> None:
@@ -113,8 +125,8 @@ def test_batch_keeps_order_and_mixes_hits_and_misses(cache: VerdictCache) -> Non
     cache.put_many(FINGERPRINT, {_hash("r"): review, _hash("a"): allow})
     got = cache.get_many(FINGERPRINT, [_hash("a"), _hash("missing"), _hash("r"), _hash("a")])
     assert got[1] is None
-    assert got[0] is not None and got[0].decision is Decision.ALLOW
-    assert got[2] is not None and got[2].decision is Decision.REVIEW
+    assert got[0] is not None and _decision(got[0]) is Decision.ALLOW
+    assert got[2] is not None and _decision(got[2]) is Decision.REVIEW
     assert got[3] is not None and got[3] == got[0]
     assert all(v.cached for v in got if v is not None)
 
@@ -123,7 +135,7 @@ def test_put_overwrites(cache: VerdictCache) -> None:
     cache.put_many(FINGERPRINT, {_hash("a"): _verdict(Decision.REVIEW)})
     cache.put_many(FINGERPRINT, {_hash("a"): _verdict(Decision.ALLOW)})
     (got,) = cache.get_many(FINGERPRINT, [_hash("a")])
-    assert got is not None and got.decision is Decision.ALLOW
+    assert got is not None and _decision(got) is Decision.ALLOW
 
 
 # The worker's memory in front of Redis.
@@ -167,9 +179,9 @@ def test_one_batch_mixes_memory_redis_and_misses_in_order(
     observed: list[tuple[int, int, int]] = []
     remembering.observe = lambda memory, redis, misses: observed.append((memory, redis, misses))
     got = remembering.get_many(FINGERPRINT, [_hash("theirs"), _hash("missing"), _hash("mine")])
-    assert got[0] is not None and got[0].decision is Decision.ALLOW
+    assert got[0] is not None and _decision(got[0]) is Decision.ALLOW
     assert got[1] is None
-    assert got[2] is not None and got[2].decision is Decision.REVIEW
+    assert got[2] is not None and _decision(got[2]) is Decision.REVIEW
     assert observed == [(1, 1, 1)]  # from memory, from Redis, missing
 
 
@@ -204,7 +216,7 @@ def test_a_remembered_verdict_cannot_be_changed_by_one_request_for_the_next(
     (got,) = remembering.get_many(FINGERPRINT, [_hash("a")])
     assert got is not None
     with pytest.raises(ValidationError):
-        got.decision = Decision.ALLOW  # type: ignore[misc]
+        got.language = "fr"  # type: ignore[misc]
 
 
 def test_concurrent_puts_and_gets_keep_every_entry_whole(redis_client: redis.Redis, keys: Keys) -> None:
@@ -219,7 +231,7 @@ def test_concurrent_puts_and_gets_keep_every_entry_whole(redis_client: redis.Red
             text_hash = list(decisions)[(offset + round_) % len(decisions)]
             shared.put_many(FINGERPRINT, {text_hash: _verdict(decisions[text_hash])})
             for got, wanted in zip(shared.get_many(FINGERPRINT, list(decisions)), decisions.values(), strict=True):
-                if got is None or got.decision is not wanted:
+                if got is None or _decision(got) is not wanted:
                     failures.append(f"{got!r} for {wanted}")
 
     threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]

@@ -184,6 +184,8 @@ def test_record_without_thread_has_no_thread_index(
     assert set(_all_index_entries(redis_client, keys)) == {
         keys.queue("pending"),
         keys.queue_by_flag("pending", "conspiracy"),
+        keys.queue_by_site("pending", "default"),
+        keys.queue_by_site_flag("pending", "default", "conspiracy"),
     }
 
 

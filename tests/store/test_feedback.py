@@ -107,7 +107,7 @@ def test_write_csv_has_the_header_and_empty_cells_for_none() -> None:
     rows = list(csv.reader(io.StringIO(handle.getvalue(), newline="")))
     assert tuple(rows[0]) == CSV_COLUMNS
     assert CSV_COLUMNS == (
-        "text", "attribute", "value", "source", "community_id", "client_token", "comment_id", "created_at",
+        "text", "attribute", "value", "source", "community_id", "client_token", "comment_id", "created_at", "site",
     )  # fmt: skip
-    assert rows[1] == ["comment 1", "TOXICITY", "0.5", "suggestscore", "", "", "c1", "2026-01-02T03:04:05.678Z"]
+    assert rows[1] == ["comment 1", "TOXICITY", "0.5", "suggestscore", "", "", "c1", "2026-01-02T03:04:05.678Z", ""]
     assert rows[2][0] == 'a, "b"\nc'

@@ -34,6 +34,8 @@ from service.api.perspective.schemas import (
 from service.api.perspective.text import utf16_offsets
 from service.categories import PERSPECTIVE_ATTRIBUTES
 from service.config import ApiKey, Role
+from service.decisions import DEFAULT_SITE
+from service.ids import site_of_community
 from service.scoring.language import UNDETERMINED, Detection, primary
 from service.scoring.normalize import normalize
 from service.scoring.sentences import sentences
@@ -102,6 +104,15 @@ def _known_key(secret: str) -> ApiKey:
     if key is None:
         raise errors.InvalidApiKey("API key not valid. Please pass a valid API key.")
     return key
+
+
+def _site(key: ApiKey, community_id: str | None) -> str:
+    """The site `communityId` names, if the key may use it (Google's 403 otherwise)."""
+    site = site_of_community(community_id, current_app.config["SETTINGS"].community_sites, DEFAULT_SITE)
+    allowed = get_moderation().sites_of(key.name)
+    if allowed is not None and site not in allowed:
+        raise errors.Forbidden(f"The API key may not use community {community_id or DEFAULT_SITE!r}.")
+    return site
 
 
 def _authenticate() -> ApiKey:
@@ -220,14 +231,15 @@ def _answerable(
 
 
 def _attribute_scores(
-    text: str, attributes: dict[str, tuple[str, AttributeParameters]], by_sentence: bool
+    text: str, attributes: dict[str, tuple[str, AttributeParameters]], by_sentence: bool, site: str
 ) -> dict[str, AttributeScores]:
     """Each attribute's summary (the whole text's verdict) and spans: one a sentence, with that sentence's own
     verdict, or one for the whole text. Every verdict comes from the service's pipeline and cache."""
     spans = sentences(text, MAX_SPANS) if by_sentence else [(0, len(text))]
     sentence_texts = [text[start:end] for start, end in spans] if by_sentence else []
     with unavailable_as_503():
-        whole, *parts = get_moderation().verdicts([text, *sentence_texts])
+        texts = [text, *sentence_texts]
+        whole, *parts = get_moderation().verdicts(texts, [site] * len(texts))
     begins = utf16_offsets(text, [start for start, _ in spans])
     ends = utf16_offsets(text, [end for _, end in spans])
     scores = {}
@@ -247,10 +259,12 @@ def _attribute_scores(
 
 @_route(discovery.ANALYZE_PATH, ["POST"])
 def analyze(prefix: str | None = None) -> Response:
-    _authenticate()
+    key = _authenticate()
     body = _body(AnalyzeCommentRequest)
     text = _comment_text(body.comment)
     _check_context(body.context)
+    with unavailable_as_503():
+        site = _site(key, body.community_id)
     requested = _requested(body.requested_attributes)
     # Everything is checked before anything is scored: a refused request costs no model time.
     detection = get_moderation().engine.detect_language(normalize(text))
@@ -260,7 +274,7 @@ def analyze(prefix: str | None = None) -> Response:
     if not effective:
         raise errors.InvalidArgument("Unable to detect language", error_type="LANGUAGE_DETECTION_FAILED")
     kept = _answerable(requested, effective, detection, given, bool(body.drop_unsupported_attributes))
-    scores = _attribute_scores(text, kept, bool(body.span_annotations)) if kept else {}
+    scores = _attribute_scores(text, kept, bool(body.span_annotations), site) if kept else {}
     return _json(
         AnalyzeCommentResponse(
             attribute_scores=scores or None,
@@ -273,10 +287,12 @@ def analyze(prefix: str | None = None) -> Response:
 
 @_route(discovery.SUGGEST_PATH, ["POST"])
 def suggest_score(prefix: str | None = None) -> Response:
-    _authenticate()
+    key = _authenticate()
     body = _body(SuggestCommentScoreRequest)
     text = _comment_text(body.comment)
     _check_context(body.context)
+    with unavailable_as_503():
+        site = _site(key, body.community_id)
     if not body.attribute_scores:
         raise errors.InvalidArgument("Missing attribute_scores")
     if len(body.attribute_scores) > MAX_FEEDBACK_ATTRIBUTES:
@@ -309,6 +325,7 @@ def suggest_score(prefix: str | None = None) -> Response:
                 community_id=body.community_id,
                 client_token=body.client_token,
                 created_at=when,
+                site=site,
             )
         )
     detection = get_moderation().engine.detect_language(normalize(text))
