@@ -12,7 +12,6 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import redis
 
@@ -118,7 +117,3 @@ class RulesCache:
     def _reload(self) -> None:
         snapshot = self.store.snapshot()
         self._rules = compile_rules(snapshot, self._base, self._env_key_sites)
-
-    def describe(self) -> dict[str, Any]:
-        rules = self._rules
-        return {"version": rules.version, "term_count": rules.matcher.term_count, "sites": sorted(rules.policies)}
