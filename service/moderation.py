@@ -29,10 +29,10 @@ def _raw_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def check_site(site: str, allowed: Sites) -> None:
+def check_site(site: str, allowed: Sites, field: str = "site") -> None:
     """403 for a site outside the caller's: a key limited to sites sees no other site's comments."""
     if allowed is not None and site not in allowed:
-        raise Forbidden(f"this API key may not use site {site!r}", field="site")
+        raise Forbidden(f"this API key may not use site {site!r}", field=field)
 
 
 def decision_feedback(decided: CommentRecord) -> list[Feedback]:

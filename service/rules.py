@@ -40,6 +40,16 @@ def site_policy(base: Policy, stored: StoredPolicy) -> Policy:
     )
 
 
+def policy_in_force(base: Policy, stored: StoredPolicy) -> tuple[Policy, bool]:
+    """The site's policy and True; or, where it no longer fits the deployment's thresholds, the deployment's and
+    False."""
+    try:
+        return site_policy(base, stored), True
+    except ValueError as exc:  # stored under other deployment thresholds: the deployment's stands in
+        _log.warning("site %s: stored policy does not apply (%s); using the deployment's", stored.site, exc)
+        return base, False
+
+
 @dataclass(frozen=True)
 class SiteRules:
     """One consistent set of rules, compiled; read-only, shared by a worker's threads."""
@@ -63,10 +73,9 @@ class SiteRules:
 def compile_rules(snapshot: RulesSnapshot, base: Policy, env_key_sites: Mapping[str, tuple[str, ...]]) -> SiteRules:
     policies: dict[str, Policy] = {}
     for site, stored in snapshot.policies.items():
-        try:
-            policies[site] = site_policy(base, stored)
-        except ValueError as exc:  # stored under another deployment policy; the deployment's stands in
-            _log.warning("site %s: stored policy does not apply (%s); using the deployment's", site, exc)
+        policy, applies = policy_in_force(base, stored)
+        if applies:
+            policies[site] = policy
     # A limit set through the admin API replaces the environment's for that key.
     key_sites = {name: frozenset(sites) for name, sites in {**env_key_sites, **snapshot.key_sites}.items()}
     matcher = WordListMatcher(stored.wordlist for stored in snapshot.wordlists.values())

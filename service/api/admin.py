@@ -39,7 +39,7 @@ from service.api.schemas import (
 from service.config import Role
 from service.ids import is_id
 from service.policy import Policy
-from service.rules import site_policy
+from service.rules import policy_in_force, site_policy
 from service.scoring.normalize import normalize
 from service.store.connection import unavailable_as_503
 from service.store.rules import StoredPolicy, StoredWordList
@@ -48,7 +48,6 @@ from service.wordlists import MAX_TERM_CHARS, MAX_TERMS, TermError, WordList, cl
 bp = APIBlueprint(
     "admin", __name__, url_prefix="/v1/admin", abp_tags=[Tag(name="admin")], abp_security=[{"bearer": []}]
 )
-
 
 
 class WordListName(BaseConverter):
@@ -75,12 +74,7 @@ def _effective(policy: Policy) -> EffectivePolicy:
 
 def _policy_out(site: str, stored: StoredPolicy | None) -> Response:
     rules = get_moderation().rules.current()
-    policy, applies = rules.base, stored is not None
-    if stored is not None:
-        try:
-            policy = site_policy(rules.base, stored)
-        except ValueError:  # stored under other deployment thresholds: the deployment's stands in, as in verdicts
-            applies = False
+    policy, applies = policy_in_force(rules.base, stored) if stored is not None else (rules.base, False)
     out = PolicyOut(
         site=site,
         own=stored is not None,

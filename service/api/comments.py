@@ -12,7 +12,6 @@ from service.api.guard import requires
 from service.api.schemas import CommentIn, CommentPath, ScoreRequest, ScoreResponse, responses
 from service.config import Role
 from service.decisions import DEFAULT_SITE
-from service.errors import Forbidden
 from service.moderation import check_site
 from service.schemas import CommentRecord
 from service.store.connection import unavailable_as_503
@@ -59,8 +58,7 @@ def score(body: ScoreRequest) -> Response:
     with unavailable_as_503():
         allowed = caller_sites()
         for index, site in enumerate(sites):
-            if allowed is not None and site not in allowed:
-                raise Forbidden(f"this API key may not use site {site!r}", field=f"comments.{index}.site")
+            check_site(site, allowed, field=f"comments.{index}.site")
         verdicts = get_moderation().verdicts([item.text for item in body.comments], sites)
     return _json_response(ScoreResponse(results=verdicts))
 
