@@ -371,6 +371,9 @@ SOURCES: tuple[Source, ...] = (
         "Kennedy et al. 2020; CC BY 4.0 upstream",
         ("measuring-hate-speech.csv",),
         _measuring_hate,
+        # Half weight, as Gab's: their hate rows name a group beside a harm word with no contrasting twin, and at
+        # full weight they taught that a negated or kind sentence naming a group is an attack (run I).
+        weight=0.5,
         default=False,
         cap=8_000,
     ),
@@ -380,6 +383,7 @@ SOURCES: tuple[Source, ...] = (
         "Kennedy et al. 2022 (via liuchaoqun/hate-speech-datasets); no licence in this copy",
         ("gab-hate-corpus.csv",),
         _gab,
+        weight=0.5,
         default=False,
         cap=8_000,
     ),
