@@ -12,7 +12,7 @@ from flask_openapi3.models.info import Info
 from flask_openapi3.openapi import OpenAPI
 
 from service import observability, rate_limit
-from service.api import admin, comments, context, errors, guard, health, queue
+from service.api import admin, authors, comments, context, errors, guard, health, queue, workspace
 from service.api.perspective import api as perspective
 from service.api.schemas import ErrorResponse
 from service.config import Settings
@@ -103,7 +103,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> OpenAPI:
     keys = Keys(settings.redis_key_prefix)
     cache = VerdictCache(client, keys, settings.cache_ttl_seconds, settings.local_cache_size)
     rules = RulesCache(RulesStore(client, keys), engine.policy, settings.key_sites, settings.rules_refresh_seconds)
-    service = ModerationService(engine, cache, CommentStore(client, keys), FeedbackStore(client, keys), rules)
+    service = ModerationService(
+        engine,
+        cache,
+        CommentStore(client, keys),
+        FeedbackStore(client, keys),
+        rules,
+        claim_seconds=settings.claim_seconds,
+        undo_seconds=settings.undo_seconds,
+    )
     cache.observe = metrics.observe_cache
     service.observe_decision = metrics.observe_decision
     context.init_app(app, service)
@@ -112,9 +120,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> OpenAPI:
 
     guard.init_app(app)
     errors.register(app)
-    for blueprint in (health.bp, comments.bp, queue.bp, admin.bp):
+    for blueprint in (health.bp, comments.bp, queue.bp, authors.bp, admin.bp):
         app.register_api(blueprint)
     # Perspective's contract, not ours: its own errors and discovery document, outside our OpenAPI document.
     app.register_blueprint(perspective.bp)
+    app.register_blueprint(workspace.bp)
 
     return app

@@ -206,6 +206,9 @@ class Settings(BaseSettings):
     cache_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=1, validation_alias="MODERATION_CACHE_TTL_SECONDS")
     # Verdicts each worker keeps in memory in front of Redis; 0 turns the memory layer off.
     local_cache_size: int = Field(default=4096, ge=0, le=1_000_000, validation_alias="MODERATION_LOCAL_CACHE_SIZE")
+    # A moderator's claim on a queue item lasts this long unless renewed; a decision may be reopened this long after.
+    claim_seconds: int = Field(default=300, ge=30, le=3600, validation_alias="MODERATION_CLAIM_SECONDS")
+    undo_seconds: int = Field(default=300, ge=0, le=86_400, validation_alias="MODERATION_UNDO_SECONDS")
     max_text_chars: int = Field(default=10_000, ge=1, le=1_000_000, validation_alias="MODERATION_MAX_TEXT_CHARS")
     max_body_bytes: int = Field(default=256 * 1024, ge=1024, validation_alias="MODERATION_MAX_BODY_BYTES")
 

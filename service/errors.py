@@ -15,6 +15,10 @@ class ServiceError(Exception):
     def headers(self) -> dict[str, str]:
         return {}
 
+    def details(self) -> dict[str, object]:
+        """Fields the error body carries beside code, message and field."""
+        return {}
+
 
 class BadRequest(ServiceError):
     status = 400
@@ -56,6 +60,17 @@ class MethodNotAllowed(ServiceError):
 class Conflict(ServiceError):
     status = 409
     code = "conflict"
+
+
+class Claimed(Conflict):
+    """Another moderator holds the queue item: the body names them, so the page can say who."""
+
+    def __init__(self, message: str, *, holder: str, field: str | None = "id") -> None:
+        super().__init__(message, field=field)
+        self.holder = holder
+
+    def details(self) -> dict[str, object]:
+        return {"claimed_by": self.holder}
 
 
 class PayloadTooLarge(ServiceError):

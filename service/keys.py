@@ -29,6 +29,22 @@ class Keys:
     def queue_by_site_flag(self, status: str, site: str, flag: str) -> str:
         return f"{self.prefix}queue:{status}:site:{site}:flag:{flag}"
 
+    def claim(self, comment_id: str) -> str:
+        """String: the name of the key whose moderator holds the queue item, expiring with the claim."""
+        return f"{self.prefix}claim:{comment_id}"
+
+    def author(self, author_id: str) -> str:
+        """Sorted set of an author's comment ids, by the time each was written (ms)."""
+        return f"{self.prefix}author:{author_id}"
+
+    def author_counts(self, author_id: str) -> str:
+        """Hash: `SITE:status:STATUS` and `SITE:reason:CODE` -> how many of the author's comments are so."""
+        return f"{self.prefix}author-counts:{author_id}"
+
+    def thread(self, thread_id: str) -> str:
+        """Sorted set of every comment id in a thread, whatever its status, by the time each was written (ms)."""
+        return f"{self.prefix}thread:{thread_id}"
+
     def sites(self) -> str:
         """Set of every site a comment was stored for: the metrics report each."""
         return f"{self.prefix}sites"

@@ -3,26 +3,79 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from service.categories import CONSPIRACY, TOXICITY_CATEGORIES
 from service.decisions import DEFAULT_SITE, WORDLIST, decide
-from service.errors import Conflict, Forbidden, NotFound
+from service.errors import Claimed, Conflict, Forbidden, NotFound
 from service.policy import Decision
 from service.rules import RulesCache, SiteRules
-from service.schemas import Author, CommentRecord, Moderation, Scored, Status, Verdict
+from service.schemas import Author, CommentRecord, Moderation, QueueItem, Reason, Scored, Status, Verdict
 from service.scoring.engine import ScoringEngine
 from service.scoring.normalize import NormalizedText, normalize
 from service.store.cache import VerdictCache
-from service.store.comments import CommentStore, NotPending, QueuePage, VersionConflict, audit_entry
+from service.store.comments import (
+    Claim,
+    ClaimedByOther,
+    CommentStore,
+    NotPending,
+    QueuePage,
+    VersionConflict,
+    audit_entry,
+    reopen_entry,
+)
 from service.store.feedback import Feedback, FeedbackStore
-from service.timestamps import now_rfc3339
+from service.timestamps import epoch_ms, now_rfc3339
 
 # The sites a caller may use: None for every site.
 Sites = frozenset[str] | None
 
 _WRITE_ATTEMPTS = 5
+AUTHOR_LATEST = 20
+THREAD_NEIGHBOURS = 10
+
+
+@dataclass(frozen=True)
+class Moderator:
+    """Who acts on the queue: the API key's name, whether it is an admin (claims do not bind it), its sites."""
+
+    name: str
+    admin: bool = False
+    sites: Sites = None
+
+
+@dataclass(frozen=True)
+class Ruling:
+    """A moderator's decision on one comment, with the statement of reasons a removal owes the commenter."""
+
+    action: str  # approve or reject
+    note: str | None = None
+    reason: Reason | None = None
+    legal_grounds: str | None = None
+    explanation: str | None = None
+
+
+@dataclass(frozen=True)
+class AuthorHistory:
+    author_id: str
+    counts: dict[str, int]
+    reasons: dict[str, int]
+    comments: list[CommentRecord]
+
+    @property
+    def rejection_rate(self) -> float | None:
+        decided = self.counts["approved"] + self.counts["rejected"]
+        return self.counts["rejected"] / decided if decided else None
+
+
+@dataclass(frozen=True)
+class ThreadContext:
+    comment: CommentRecord
+    parent: CommentRecord | None
+    neighbours: list[CommentRecord]
 
 
 def _raw_sha256(text: str) -> str:
@@ -67,12 +120,17 @@ class ModerationService:
         comments: CommentStore,
         feedback: FeedbackStore,
         rules: RulesCache,
+        *,
+        claim_seconds: int = 300,
+        undo_seconds: int = 300,
     ) -> None:
         self.engine = engine
         self.cache = cache
         self.comments = comments
         self.feedback = feedback
         self.rules = rules
+        self.claim_seconds = claim_seconds
+        self.undo_seconds = undo_seconds
         self.observe_decision: Callable[[str, str], None] = lambda site, decision: None
 
     def scored(self, texts: list[str]) -> list[tuple[Scored, NormalizedText]]:
@@ -160,27 +218,108 @@ class ModerationService:
         return stored.record
 
     def decide(
-        self, comment_id: str, action: str, moderator: str, note: str | None, sites: Sites = None
+        self, comment_id: str, action: str, moderator: str, note: str | None = None, sites: Sites = None
     ) -> CommentRecord:
-        current = self.get(comment_id, sites)
+        """One decision, by a moderator whose claims bind (the shorthand the tests and the CLI use)."""
+        return self.rule(comment_id, Ruling(action, note), Moderator(moderator, sites=sites))
+
+    def rule(self, comment_id: str, ruling: Ruling, moderator: Moderator) -> CommentRecord:
+        """Approve or reject a pending comment, with its reasons; refused while another moderator's claim is live,
+        unless the caller is an admin."""
+        current = self.get(comment_id, moderator.sites)
         if current.status is not Status.PENDING:
             raise Conflict(f"comment {comment_id!r} is already {current.status.value}", field="id")
+        now = now_rfc3339()
         decided = current.model_copy(
             update={
-                "status": Status.APPROVED if action == "approve" else Status.REJECTED,
-                "moderation": Moderation(action=action, decided_by=moderator, decided_at=now_rfc3339(), note=note),
-                "updated_at": now_rfc3339(),
+                "status": Status.APPROVED if ruling.action == "approve" else Status.REJECTED,
+                "moderation": Moderation(
+                    action=ruling.action,
+                    decided_by=moderator.name,
+                    decided_at=now,
+                    note=ruling.note,
+                    reason=ruling.reason,
+                    legal_grounds=ruling.legal_grounds,
+                    explanation=ruling.explanation,
+                ),
+                "updated_at": now,
             }
         )
         labels = decision_feedback(decided)
         try:
             return self.comments.decide(
-                decided, audit_entry(current, decided), also=lambda pipe: self.feedback.add_to(pipe, labels)
+                decided,
+                audit_entry(current, decided),
+                also=lambda pipe: self.feedback.add_to(pipe, labels),
+                claims_bind=not moderator.admin,
             )
         except NotPending as exc:
             raise Conflict(f"comment {comment_id!r} is already {exc.status.value}", field="id") from None
+        except ClaimedByOther as exc:
+            raise _claimed(comment_id, exc.holder) from None
         except KeyError:
             raise NotFound(f"no comment with id {comment_id!r}", field="id") from None
+
+    def reopen(self, comment_id: str, moderator: Moderator) -> CommentRecord:
+        """Undo a decision within the undo window: back to pending at its old place in the queue, its feedback
+        labels withdrawn, an audit entry saying who and what."""
+        current = self.get(comment_id, moderator.sites)
+        if current.moderation is None or current.status not in (Status.APPROVED, Status.REJECTED):
+            raise Conflict(f"comment {comment_id!r} is {current.status.value}, not decided", field="id")
+        age = time.time() - epoch_ms(current.moderation.decided_at) / 1000
+        if age > self.undo_seconds:
+            raise Conflict(
+                f"comment {comment_id!r} was decided {age:.0f} s ago; a decision can be reopened for "
+                f"{self.undo_seconds} s",
+                field="id",
+            )
+        now = now_rfc3339()
+        reopened = current.model_copy(update={"status": Status.PENDING, "moderation": None, "updated_at": now})
+        labels = self.feedback.decision_labels(comment_id, current.moderation.decided_at)
+        try:
+            return self.comments.reopen(
+                reopened,
+                reopen_entry(current, moderator.name, now),
+                also=lambda pipe: self.feedback.withdraw_in(pipe, labels),
+            )
+        except NotPending as exc:
+            raise Conflict(f"comment {comment_id!r} is {exc.status.value}, not decided", field="id") from None
+        except KeyError:
+            raise NotFound(f"no comment with id {comment_id!r}", field="id") from None
+
+    def claim(self, comment_id: str, moderator: Moderator, seconds: int | None = None) -> Claim:
+        self.get(comment_id, moderator.sites)
+        try:
+            return self.comments.claim(comment_id, moderator.name, seconds or self.claim_seconds)
+        except ClaimedByOther as exc:
+            raise _claimed(comment_id, exc.holder) from None
+        except NotPending as exc:
+            raise Conflict(f"comment {comment_id!r} is {exc.status.value}, not pending", field="id") from None
+        except KeyError:
+            raise NotFound(f"no comment with id {comment_id!r}", field="id") from None
+
+    def release(self, comment_id: str, moderator: Moderator) -> None:
+        self.get(comment_id, moderator.sites)
+        try:
+            self.comments.release(comment_id, moderator.name, anyones=moderator.admin)
+        except ClaimedByOther as exc:
+            raise _claimed(comment_id, exc.holder) from None
+
+    def author(self, author_id: str, sites: Sites = None) -> AuthorHistory:
+        counts, reasons = self.comments.author_counts(author_id, sites)
+        latest = self.comments.by_author(author_id, sites, AUTHOR_LATEST)
+        if not latest and not any(counts.values()):
+            raise NotFound(f"no comment by author {author_id!r}", field="author_id")
+        return AuthorHistory(author_id, counts, reasons, latest)
+
+    def context(self, comment_id: str, sites: Sites = None) -> ThreadContext:
+        record = self.get(comment_id, sites)
+        parent = None
+        if record.parent_id:
+            stored = self.comments.get(record.parent_id)
+            if stored is not None and (sites is None or stored.record.site in sites):
+                parent = stored.record
+        return ThreadContext(record, parent, self.comments.neighbours(record, sites, THREAD_NEIGHBOURS))
 
     def record_feedback(self, entries: list[Feedback]) -> None:
         """Store moderators' labels from outside the queue (Perspective suggestscore), all of them or none."""
@@ -195,15 +334,27 @@ class ModerationService:
         cursor: str | None,
         site: str | None = None,
         sites: Sites = None,
+        unclaimed_for: str | None = None,
     ) -> QueuePage:
-        """One site's queue, or every site the caller may use."""
+        """One site's queue, or every site the caller may use; `unclaimed_for` leaves out other moderators'
+        claims."""
         if site is not None:
             check_site(site, sites)
         elif sites is not None and len(sites) == 1:
             (site,) = sites
         return self.comments.page(
-            status, flag=flag, thread_id=thread_id, limit=limit, cursor=cursor, site=site, sites=sites
+            status,
+            flag=flag,
+            thread_id=thread_id,
+            limit=limit,
+            cursor=cursor,
+            site=site,
+            sites=sites,
+            unclaimed_for=unclaimed_for,
         )
+
+    def with_claims(self, records: list[CommentRecord]) -> list[QueueItem]:
+        return self.comments.with_claims(records)
 
     def stats(self, site: str | None = None, sites: Sites = None) -> dict[str, dict[str, int]]:
         """Counts for one site, or for every site (a key limited to sites must name one, unless it has one)."""
@@ -214,3 +365,7 @@ class ModerationService:
         if site is not None:
             check_site(site, sites)
         return self.comments.stats([*self.engine.policy.review, WORDLIST], site)
+
+
+def _claimed(comment_id: str, holder: str) -> Claimed:
+    return Claimed(f"comment {comment_id!r} is claimed by {holder}", holder=holder)

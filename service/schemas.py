@@ -81,11 +81,31 @@ class Status(StrEnum):
 QUEUE_STATUSES = (Status.PENDING, Status.APPROVED, Status.REJECTED)
 
 
+class Reason(StrEnum):
+    """Why a moderator decided as they did: Coral Talk's rejection reason codes, so that a decision can travel to a
+    Coral site unchanged, and the statement of reasons the Digital Services Act asks for has a code."""
+
+    OFFENSIVE = "OFFENSIVE"
+    ABUSIVE = "ABUSIVE"
+    SPAM = "SPAM"
+    BANNED_WORD = "BANNED_WORD"
+    AD = "AD"
+    ILLEGAL_CONTENT = "ILLEGAL_CONTENT"
+    HARASSMENT_BULLYING = "HARASSMENT_BULLYING"
+    MISINFORMATION = "MISINFORMATION"
+    HATE_SPEECH = "HATE_SPEECH"
+    IRRELEVANT_CONTENT = "IRRELEVANT_CONTENT"
+    OTHER = "OTHER"
+
+
 class Moderation(BaseModel):
     action: str
     decided_by: str
     decided_at: str
     note: str | None = None
+    reason: Reason | None = None
+    legal_grounds: str | None = Field(default=None, description="The law or term of service a removal rests on")
+    explanation: str | None = Field(default=None, description="What the commenter may be shown")
 
 
 class CommentRecord(BaseModel):
@@ -102,3 +122,10 @@ class CommentRecord(BaseModel):
     moderation: Moderation | None = None
     created_at: str
     updated_at: str
+
+
+class QueueItem(CommentRecord):
+    """A record as the queue lists it: with the claim a moderator holds on it, if any."""
+
+    claimed_by: str | None = None
+    claim_expires_at: str | None = None

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from flask import Response, jsonify
+from flask import Response, g, jsonify
 from flask_openapi3.blueprint import APIBlueprint
 from flask_openapi3.models.tag import Tag
 from pydantic import BaseModel
 
 from service.api.context import caller_sites, get_moderation
 from service.api.guard import requires
-from service.api.schemas import CommentIn, CommentPath, ScoreRequest, ScoreResponse, responses
+from service.api.schemas import (
+    CommentIn,
+    CommentPath,
+    ContextOut,
+    MeOut,
+    ScoreRequest,
+    ScoreResponse,
+    responses,
+)
 from service.config import Role
 from service.decisions import DEFAULT_SITE
 from service.moderation import check_site
@@ -45,6 +53,45 @@ def submit_comment(body: CommentIn) -> tuple[Response, int]:
 def get_comment(path: CommentPath) -> Response:
     with unavailable_as_503():
         return jsonify(get_moderation().get(path.comment_id, caller_sites()).model_dump(mode="json"))
+
+
+@bp.get(
+    "/comments/<comment_id>/context",
+    summary="A comment's thread around it: its parent and up to 10 neighbours, in thread order",
+    responses=responses({200: ContextOut}, 401, 403, 404, 422, 503),
+)
+@requires(Role.MODERATOR)
+def comment_context(path: CommentPath) -> Response:
+    with unavailable_as_503():
+        found = get_moderation().context(path.comment_id, caller_sites())
+    return jsonify(
+        {
+            "comment": found.comment.model_dump(mode="json"),
+            "parent": found.parent.model_dump(mode="json") if found.parent else None,
+            "neighbours": [r.model_dump(mode="json") for r in found.neighbours],
+        }
+    )
+
+
+@bp.get(
+    "/me",
+    summary="The calling key's name, role and sites: what a client shows after the key is pasted",
+    responses=responses({200: MeOut}, 401, 403, 503),
+)
+@requires(Role.SUBMITTER, Role.MODERATOR)
+def me() -> Response:
+    with unavailable_as_503():
+        service = get_moderation()
+        sites = caller_sites()
+    return jsonify(
+        {
+            "name": g.api_key.name,
+            "role": g.api_key.role.value,
+            "sites": sorted(sites) if sites else None,
+            "claim_seconds": service.claim_seconds,
+            "undo_seconds": service.undo_seconds,
+        }
+    )
 
 
 @bp.post(

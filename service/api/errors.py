@@ -11,10 +11,14 @@ from service.api.perspective import errors as perspective_errors
 
 
 def error_response(error: errors.ServiceError) -> Response:
-    response = jsonify({"error": {"code": error.code, "message": error.message, "field": error.field}})
+    response = jsonify({"error": error_body(error)})
     response.status_code = error.status
     response.headers.update(error.headers())
     return response
+
+
+def error_body(error: errors.ServiceError) -> dict[str, object]:
+    return {"code": error.code, "message": error.message, "field": error.field, **error.details()}
 
 
 def validation_error_response(exc: ValidationError) -> Response:

@@ -47,6 +47,12 @@ def takes_csv(max_body_bytes: int) -> Callable[[F], F]:
     return mark
 
 
+def body_optional(view: F) -> F:
+    """Mark a view that a POST without a body may call (a claim for the default time, an undo)."""
+    view.body_optional = True  # type: ignore[attr-defined]
+    return view
+
+
 def find_key(secret: str, keys: tuple[ApiKey, ...]) -> ApiKey | None:
     """Compare against every key in constant time, so timing tells nothing about which came close."""
     found = None
@@ -196,6 +202,8 @@ def check_json_body() -> None:
     if getattr(view, "takes_csv", False) and request.mimetype == "text/csv":
         if len(request.get_data(cache=True)) > limit:
             raise errors.PayloadTooLarge(f"request body is larger than {limit} bytes")
+        return
+    if getattr(view, "body_optional", False) and not request.get_data(cache=True):
         return
     if not request.is_json:
         accepted = "application/json or text/csv" if getattr(view, "takes_csv", False) else "application/json"

@@ -8,10 +8,10 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from flask import current_app
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from service.ids import ID_PATTERN
-from service.schemas import Author, CommentRecord, Verdict
+from service.schemas import Author, CommentRecord, QueueItem, Reason, Verdict
 from service.scoring.normalize import has_visible_text
 
 _METADATA_MAX_BYTES = 4096
@@ -92,9 +92,111 @@ class ScoreResponse(BaseModel):
     results: list[Verdict]
 
 
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    field: str | None
+    claimed_by: str | None = Field(default=None, description="On a 409 for a claimed queue item: who holds it")
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail
+
+
 class DecisionIn(_Body):
     action: Literal["approve", "reject"]
-    note: str | None = Field(default=None, max_length=2000)
+    note: str | None = Field(default=None, max_length=2000, description="For the moderators; not shown to anyone else")
+    reason: Reason | None = Field(default=None, description="Coral Talk's reason code")
+    legal_grounds: str | None = Field(
+        default=None, max_length=2000, description="The law or term of service a removal rests on"
+    )
+    explanation: str | None = Field(default=None, max_length=5000, description="What the commenter may be shown")
+
+    # Strict bodies take no enum from a JSON string; this one field is read leniently, so a code is accepted.
+    @field_validator("reason", mode="before")
+    @classmethod
+    def _reason(cls, value: object) -> object:
+        if value is None or isinstance(value, Reason):
+            return value
+        if isinstance(value, str) and value in Reason.__members__:
+            return Reason(value)
+        raise ValueError(f"unknown reason; one of {', '.join(Reason.__members__)}")
+
+
+class BulkDecisionItem(DecisionIn):
+    id: str = Field(pattern=ID_PATTERN)
+
+
+BULK_MAX = 100
+
+
+class BulkDecisionIn(_Body):
+    decisions: list[BulkDecisionItem] = Field(min_length=1, max_length=BULK_MAX)
+
+    @field_validator("decisions")
+    @classmethod
+    def _distinct(cls, value: list[BulkDecisionItem]) -> list[BulkDecisionItem]:
+        seen: set[str] = set()
+        for item in value:
+            if item.id in seen:
+                raise ValueError(f"id {item.id!r} appears twice; decide each comment once")
+            seen.add(item.id)
+        return value
+
+
+class BulkResult(BaseModel):
+    id: str
+    status: int = Field(description="What the single decision would have answered: 200, 403, 404 or 409")
+    record: CommentRecord | None = None
+    error: ErrorDetail | None = None
+
+
+class BulkDecisionOut(BaseModel):
+    results: list[BulkResult] = Field(description="One per item, in the request's order")
+
+
+class ClaimIn(_Body):
+    """Optional: a POST without a body claims for the default time."""
+
+    seconds: int | None = Field(default=None, ge=30, le=3600, description="Default MODERATION_CLAIM_SECONDS")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_body(cls, value: object) -> object:
+        return {} if value is None else value
+
+
+class ClaimOut(BaseModel):
+    id: str
+    claimed_by: str
+    claim_expires_at: str
+
+
+class AuthorPath(BaseModel):
+    author_id: str = Field(min_length=1, max_length=128)
+
+
+class AuthorOut(BaseModel):
+    author_id: str
+    counts: dict[str, int] = Field(description="The author's comments by status")
+    total: int
+    rejection_rate: float | None = Field(description="Rejected among those a moderator decided; null for none")
+    reasons: dict[str, int] = Field(description="Reason code -> decisions that gave it")
+    comments: list[CommentRecord] = Field(description="The latest 20, newest first")
+
+
+class ContextOut(BaseModel):
+    comment: CommentRecord
+    parent: CommentRecord | None
+    neighbours: list[CommentRecord] = Field(description="Up to 10 other comments of the thread, in thread order")
+
+
+class MeOut(BaseModel):
+    name: str
+    role: str
+    sites: list[str] | None = Field(description="None: every site")
+    claim_seconds: int = Field(description="How long a claim lasts unless renewed (MODERATION_CLAIM_SECONDS)")
+    undo_seconds: int = Field(description="How long a decision can be reopened (MODERATION_UNDO_SECONDS)")
 
 
 class CommentPath(BaseModel):
@@ -108,6 +210,7 @@ class QueueQuery(BaseModel):
     flag: str | None = Field(default=None, description="Only items flagged with this category")
     thread_id: str | None = Field(default=None, pattern=ID_PATTERN)
     site: str | None = Field(default=None, pattern=ID_PATTERN, description="Only this site's comments")
+    unclaimed: bool = Field(default=False, description="Leave out the items other moderators have claimed")
     limit: int = Field(default=50, ge=1, le=200)
     cursor: str | None = Field(
         default=None, max_length=64, pattern=r"^[A-Za-z0-9_-]+$", description="next_cursor of the previous page"
@@ -129,23 +232,13 @@ class StatsQuery(BaseModel):
 
 
 class QueuePageOut(BaseModel):
-    items: list[CommentRecord]
+    items: list[QueueItem]
     next_cursor: str | None
 
 
 class QueueStats(BaseModel):
     by_status: dict[str, int]
     pending_by_flag: dict[str, int]
-
-
-class ErrorDetail(BaseModel):
-    code: str
-    message: str
-    field: str | None
-
-
-class ErrorResponse(BaseModel):
-    error: ErrorDetail
 
 
 Responses = dict[str | int, type[BaseModel] | dict[Any, Any] | None]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -20,7 +21,8 @@ from redis.client import Pipeline
 
 from service.errors import BadRequest
 from service.keys import Keys
-from service.schemas import QUEUE_STATUSES, CommentRecord, Status
+from service.schemas import QUEUE_STATUSES, CommentRecord, QueueItem, Status
+from service.timestamps import epoch_ms, from_epoch_ms
 
 # rank = (RISK_STEPS - risk in thousandths) * 2**SEQ_BITS + arrival sequence: an exact float below 2**53.
 _RISK_STEPS = 2000
@@ -32,9 +34,45 @@ class VersionConflict(Exception):
 
 
 class NotPending(Exception):
+    """The record is not in the status the change starts from (pending, for a decision)."""
+
     def __init__(self, status: Status) -> None:
         super().__init__(status)
         self.status = status
+
+
+class ClaimedByOther(Exception):
+    def __init__(self, holder: str) -> None:
+        super().__init__(holder)
+        self.holder = holder
+
+
+@dataclass(frozen=True)
+class Claim:
+    holder: str
+    expires_at: str
+
+
+# Claim when unclaimed or already the caller's (renewed); otherwise answer the holder. Only a pending comment can be
+# claimed: KEYS = claim, comment; ARGV = caller, milliseconds.
+_CLAIM = """
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then return {'held', holder} end
+local document = redis.call('HGET', KEYS[2], 'json')
+if not document then return {'missing', ''} end
+local status = cjson.decode(document)['status']
+if status ~= 'pending' then return {'status', status} end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return {'ok', tostring(redis.call('PTTL', KEYS[1]))}
+"""
+# Release the caller's claim (any claim when ARGV[2] is '1'); answer the holder of one it may not release.
+_RELEASE = """
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] and ARGV[2] ~= '1' then return holder end
+redis.call('DEL', KEYS[1])
+return false
+"""
+_TRANSITION_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -96,6 +134,26 @@ class CommentStore:
         risk_steps = max(0, min(_RISK_STEPS, round(risk * 1000)))
         return float((_RISK_STEPS - risk_steps) * 2**_SEQ_BITS + sequence)
 
+    def _count(self, pipe: Pipeline, record: CommentRecord, sign: int) -> None:
+        """Add (1) or take away (-1) a record's part in its author's counts: its status and its decision's reason."""
+        if record.author is None or record.author.id is None:
+            return
+        counts = self._keys.author_counts(record.author.id)
+        pipe.hincrby(counts, f"{record.site}:status:{record.status.value}", sign)
+        if record.moderation is not None and record.moderation.reason is not None:
+            pipe.hincrby(counts, f"{record.site}:reason:{record.moderation.reason.value}", sign)
+
+    def _index_thread_and_author(self, pipe: Pipeline, previous: CommentRecord | None, record: CommentRecord) -> None:
+        written = epoch_ms(record.created_at)
+        if previous is not None and previous.author and previous.author.id and previous.author != record.author:
+            pipe.zrem(self._keys.author(previous.author.id), record.id)
+        if previous is not None and previous.thread_id and previous.thread_id != record.thread_id:
+            pipe.zrem(self._keys.thread(previous.thread_id), record.id)
+        if record.author is not None and record.author.id is not None:
+            pipe.zadd(self._keys.author(record.author.id), {record.id: written})
+        if record.thread_id:
+            pipe.zadd(self._keys.thread(record.thread_id), {record.id: written})
+
     def save(self, record: CommentRecord, text_sha256: str, risk: float, expected_version: int) -> None:
         """Write a new version; raise VersionConflict if someone else wrote first."""
         key = self._keys.comment(record.id)
@@ -112,6 +170,10 @@ class CommentStore:
                 if previous is not None:
                     for index in self._index_keys(previous.record):
                         pipe.zrem(index, record.id)
+                    self._count(pipe, previous.record, -1)
+                    pipe.delete(self._keys.claim(record.id))  # an edit is a new item to claim
+                self._count(pipe, record, 1)
+                self._index_thread_and_author(pipe, previous.record if previous else None, record)
                 pipe.hset(key, mapping={"json": record.model_dump_json(), "text_sha256": text_sha256})
                 if rank is None:
                     pipe.hdel(key, "rank")
@@ -124,38 +186,120 @@ class CommentStore:
                 raise VersionConflict(record.id) from None
 
     def decide(
-        self, decided: CommentRecord, audit: dict[str, str], also: Callable[[Pipeline], None] | None = None
+        self,
+        decided: CommentRecord,
+        audit: dict[str, str],
+        also: Callable[[Pipeline], None] | None = None,
+        *,
+        claims_bind: bool = True,
     ) -> CommentRecord:
         """Move a pending record to its decided status and append to the audit stream, atomically.
 
         `also` queues more commands in the same MULTI (the decision's feedback labels): they happen exactly when
-        the decision does, never for a decision that lost a race.
+        the decision does, never for a decision that lost a race. A live claim by anyone but the decider refuses it
+        (ClaimedByOther) unless `claims_bind` is False (an admin); the decision ends any claim.
         """
-        key = self._keys.comment(decided.id)
-        with self._redis.pipeline(transaction=True) as pipe:
-            try:
-                pipe.watch(key)  # type: ignore[no-untyped-call]
-                current = self._parse(pipe.hmget(key, ["json", "text_sha256", "rank"]))  # type: ignore[arg-type]
-                if current is None:
-                    raise KeyError(decided.id)
-                if current.record.status is not Status.PENDING or current.record.version != decided.version:
-                    raise NotPending(current.record.status)
-                pipe.multi()
-                for index in self._index_keys(current.record):
-                    pipe.zrem(index, decided.id)
-                pipe.hset(key, "json", decided.model_dump_json())
-                if current.rank is not None:
-                    for index in self._index_keys(decided):
-                        pipe.zadd(index, {decided.id: current.rank})
-                pipe.xadd(self._keys.audit(), audit)  # type: ignore[arg-type]
-                if also is not None:
-                    also(pipe)
-                pipe.execute()
-            except redis.WatchError:
-                # Someone else changed it first: report what it is now.
-                latest = self.get(decided.id)
-                raise NotPending(latest.record.status if latest else Status.PENDING) from None
-        return decided
+        assert decided.moderation is not None
+        holder_may = decided.moderation.decided_by if claims_bind else None
+        return self._transition(decided, Status.PENDING, audit, also, holder_may)
+
+    def reopen(
+        self, reopened: CommentRecord, audit: dict[str, str], also: Callable[[Pipeline], None] | None = None
+    ) -> CommentRecord:
+        """Move a decided record back to pending, at the rank it had, with an audit entry, atomically."""
+        return self._transition(reopened, None, audit, also, None)
+
+    def _transition(
+        self,
+        updated: CommentRecord,
+        expected: Status | None,
+        audit: dict[str, str],
+        also: Callable[[Pipeline], None] | None,
+        only_claimant: str | None,
+    ) -> CommentRecord:
+        """Replace a record of the same version whose status is `expected` (None: approved or rejected) by
+        `updated`, moving its queue entries and its author's counts; retried while other writers interleave."""
+        key = self._keys.comment(updated.id)
+        claim_key = self._keys.claim(updated.id)
+        for _ in range(_TRANSITION_ATTEMPTS):
+            with self._redis.pipeline(transaction=True) as pipe:
+                try:
+                    pipe.watch(key, claim_key)  # type: ignore[no-untyped-call]
+                    current = self._parse(pipe.hmget(key, ["json", "text_sha256", "rank"]))  # type: ignore[arg-type]
+                    if current is None:
+                        raise KeyError(updated.id)
+                    status = current.record.status
+                    decided = status in (Status.APPROVED, Status.REJECTED)
+                    if (status is not expected if expected is not None else not decided) or (
+                        current.record.version != updated.version
+                    ):
+                        raise NotPending(status)
+                    holder = pipe.get(claim_key)
+                    if only_claimant is not None and holder is not None and holder != only_claimant:
+                        raise ClaimedByOther(str(holder))
+                    pipe.multi()
+                    for index in self._index_keys(current.record):
+                        pipe.zrem(index, updated.id)
+                    self._count(pipe, current.record, -1)
+                    self._count(pipe, updated, 1)
+                    pipe.hset(key, "json", updated.model_dump_json())
+                    if current.rank is not None:
+                        for index in self._index_keys(updated):
+                            pipe.zadd(index, {updated.id: current.rank})
+                    pipe.delete(claim_key)
+                    pipe.xadd(self._keys.audit(), audit)  # type: ignore[arg-type]
+                    if also is not None:
+                        also(pipe)
+                    pipe.execute()
+                    return updated
+                except redis.WatchError:
+                    continue  # someone else wrote first (or a claim came or went): check again
+        latest = self.get(updated.id)
+        raise NotPending(latest.record.status if latest else Status.PENDING)
+
+    def claim(self, comment_id: str, moderator: str, seconds: int) -> Claim:
+        """Claim a pending item for `seconds`, or renew the caller's claim."""
+        outcome, detail = self._redis.eval(
+            _CLAIM, 2, self._keys.claim(comment_id), self._keys.comment(comment_id), moderator, seconds * 1000
+        )
+        if outcome == "held":
+            raise ClaimedByOther(detail)
+        if outcome == "missing":
+            raise KeyError(comment_id)
+        if outcome == "status":
+            raise NotPending(Status(detail))
+        return Claim(moderator, from_epoch_ms(time.time() * 1000 + int(detail)))
+
+    def release(self, comment_id: str, moderator: str, anyones: bool = False) -> None:
+        """Release the caller's claim (`anyones`: whoever holds it); nothing to release is fine."""
+        holder = self._redis.eval(_RELEASE, 1, self._keys.claim(comment_id), moderator, "1" if anyones else "0")
+        if holder:
+            raise ClaimedByOther(str(holder))
+
+    def claims(self, ids: list[str]) -> dict[str, Claim]:
+        """The live claims on `ids`, in one round trip."""
+        pipe = self._redis.pipeline(transaction=False)
+        for comment_id in ids:
+            pipe.get(self._keys.claim(comment_id))
+            pipe.pttl(self._keys.claim(comment_id))
+        answers = pipe.execute()
+        now_ms = time.time() * 1000
+        found = {}
+        for comment_id, holder, ttl in zip(ids, answers[::2], answers[1::2], strict=True):
+            if holder is not None and int(ttl) > 0:
+                found[comment_id] = Claim(holder, from_epoch_ms(now_ms + int(ttl)))
+        return found
+
+    def with_claims(self, records: list[CommentRecord]) -> list[QueueItem]:
+        claims = self.claims([r.id for r in records])
+        return [
+            QueueItem(
+                **r.model_dump(),
+                claimed_by=claims[r.id].holder if r.id in claims else None,
+                claim_expires_at=claims[r.id].expires_at if r.id in claims else None,
+            )
+            for r in records
+        ]
 
     def page(
         self,
@@ -167,10 +311,12 @@ class CommentStore:
         cursor: str | None,
         site: str | None = None,
         sites: frozenset[str] | None = None,
+        unclaimed_for: str | None = None,
     ) -> QueuePage:
         """Keyset paging on the rank: items present when paging starts are never skipped nor repeated.
 
-        `site` picks one site's index; `sites` (a key's limit) filters whatever index is read."""
+        `site` picks one site's index; `sites` (a key's limit) filters whatever index is read; `unclaimed_for`
+        leaves out the items claimed by anyone but that moderator."""
         if thread_id is not None:
             index = self._keys.queue_by_thread(status.value, thread_id)
         elif site is not None and flag is not None:
@@ -192,10 +338,13 @@ class CommentStore:
                 index, low, "+inf", start=0, num=chunk, withscores=True
             )
             exhausted = len(batch) < chunk
+            held = self.claims([i for i, _ in batch]) if unclaimed_for is not None else {}
             for record, rank in zip(self._records(i for i, _ in batch), (r for _, r in batch), strict=True):
                 after = int(rank)
                 if record is None or record.status is not status:
                     continue  # decided or edited between the two reads
+                if record.id in held and held[record.id].holder != unclaimed_for:
+                    continue
                 if flag is not None and flag not in record.verdict.flags:
                     continue
                 if (site is not None and record.site != site) or (sites is not None and record.site not in sites):
@@ -212,6 +361,54 @@ class CommentStore:
         for comment_id in ids:
             pipe.hget(self._keys.comment(comment_id), "json")
         return [CommentRecord.model_validate_json(doc) if doc else None for doc in pipe.execute()]
+
+    def by_author(self, author_id: str, sites: frozenset[str] | None, limit: int) -> list[CommentRecord]:
+        """The author's latest `limit` comments (of `sites`), newest first."""
+        found: list[CommentRecord] = []
+        start = 0
+        while len(found) < limit:
+            ids: list[str] = self._redis.zrevrange(self._keys.author(author_id), start, start + 99)  # type: ignore[assignment]
+            if not ids:
+                break
+            start += len(ids)
+            found += [r for r in self._records(ids) if r is not None and (sites is None or r.site in sites)]
+        return found[:limit]
+
+    def author_counts(self, author_id: str, sites: frozenset[str] | None) -> tuple[dict[str, int], dict[str, int]]:
+        """How many of the author's comments (on `sites`) are in each status, and each reason's count."""
+        stored: dict[str, str] = self._redis.hgetall(self._keys.author_counts(author_id))  # type: ignore[assignment]
+        statuses = {s.value: 0 for s in Status}
+        reasons: dict[str, int] = {}
+        for field, value in stored.items():
+            site, kind, name = field.rsplit(":", 2)
+            if sites is not None and site not in sites:
+                continue
+            if kind == "status" and name in statuses:
+                statuses[name] += int(value)
+            elif kind == "reason":
+                reasons[name] = reasons.get(name, 0) + int(value)
+        # Comments stored before the counts were kept can take one below zero when they change.
+        return {k: max(0, v) for k, v in statuses.items()}, {k: v for k, v in sorted(reasons.items()) if v > 0}
+
+    def neighbours(self, record: CommentRecord, sites: frozenset[str] | None, count: int) -> list[CommentRecord]:
+        """Up to `count` other comments of the record's thread nearest to it (its parent excepted), in thread
+        order."""
+        if not record.thread_id:
+            return []
+        key = self._keys.thread(record.thread_id)
+        position = self._redis.zrank(key, record.id)
+        if position is None:
+            return []
+        low = max(0, int(position) - count - 1)  # type: ignore[arg-type]
+        ids: list[str] = self._redis.zrange(key, low, int(position) + count + 1)  # type: ignore[arg-type, assignment]
+        skip = {record.id, record.parent_id}
+        candidates = [
+            (abs(index - int(position)), index, r)  # type: ignore[arg-type]
+            for index, r in enumerate(self._records(ids), start=low)
+            if r is not None and r.id not in skip and (sites is None or r.site in sites)
+        ]
+        nearest = sorted(candidates, key=lambda c: (c[0], c[1]))[:count]
+        return [r for _, _, r in sorted(nearest, key=lambda c: c[1])]
 
     def stats(self, flags: Iterable[str], site: str | None = None) -> dict[str, dict[str, int]]:
         """Counts by status and pending counts by flag, of one site or of all."""
@@ -249,6 +446,26 @@ def audit_entry(previous: CommentRecord, decided: CommentRecord) -> dict[str, st
         "decided_by": decided.moderation.decided_by,
         "decided_at": decided.moderation.decided_at,
         "note": decided.moderation.note or "",
+        "reason": decided.moderation.reason.value if decided.moderation.reason else "",
+        "legal_grounds": decided.moderation.legal_grounds or "",
+        "explanation": decided.moderation.explanation or "",
         "overridden_decision": previous.verdict.decision.value,
         "overridden_verdict": json.dumps(previous.verdict.model_dump(mode="json"), sort_keys=True),
+    }
+
+
+def reopen_entry(decided: CommentRecord, moderator: str, at: str) -> dict[str, str]:
+    """The audit entry of an undo: who reopened which decision, and what that decision was."""
+    assert decided.moderation is not None
+    return {
+        "comment_id": decided.id,
+        "site": decided.site,
+        "version": str(decided.version),
+        "action": "reopen",
+        "decided_by": moderator,
+        "decided_at": at,
+        "reopened_action": decided.moderation.action,
+        "reopened_by": decided.moderation.decided_by,
+        "reopened_decided_at": decided.moderation.decided_at,
+        "reopened_reason": decided.moderation.reason.value if decided.moderation.reason else "",
     }

@@ -17,12 +17,13 @@ import redis
 from redis.client import Pipeline
 
 from service.keys import Keys
-from service.timestamps import now_rfc3339
+from service.timestamps import epoch_ms, now_rfc3339
 
 SOURCES = ("suggestscore", "queue")
 # The stream's fields that may be absent: an absent field reads back as None, an empty one as "".
 _OPTIONAL = ("community_id", "client_token", "comment_id", "site")
 EXPORT_CHUNK = 1000
+_CLOCK_SKEW_MS = 60_000
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,33 @@ class FeedbackStore:
         now = now_rfc3339()
         for entry in entries:
             pipe.xadd(self._keys.feedback(), _stored(entry, now))  # type: ignore[arg-type]
+
+    def decision_labels(self, comment_id: str, decided_at: str) -> list[str]:
+        """The stream ids of the labels a queue decision wrote (those of `comment_id` stamped `decided_at`).
+
+        Stream ids carry Redis's clock; the stamp is the service's. The search starts a minute before the stamp, so
+        a small skew between the two clocks does not hide them."""
+        low = f"{max(0, epoch_ms(decided_at) - _CLOCK_SKEW_MS)}-0"
+        found: list[str] = []
+        while True:
+            batch: list[tuple[str, dict[str, str]]] = self._redis.xrange(  # type: ignore[assignment]
+                self._keys.feedback(), min=low, max="+", count=EXPORT_CHUNK
+            )
+            found += [
+                entry_id
+                for entry_id, stored in batch
+                if stored.get("source") == "queue"
+                and stored.get("comment_id") == comment_id
+                and stored.get("created_at") == decided_at
+            ]
+            if len(batch) < EXPORT_CHUNK:
+                return found
+            low = _after(batch[-1][0])
+
+    def withdraw_in(self, pipe: Pipeline, entry_ids: list[str]) -> None:
+        """Queue the deletion of labels on the caller's pipeline (an undo's): the next export leaves them out."""
+        if entry_ids:
+            pipe.xdel(self._keys.feedback(), *entry_ids)
 
     def export(self, chunk: int = EXPORT_CHUNK, site: str | None = None) -> Iterator[Feedback]:
         """Every entry (of `site`, when given), oldest first, `chunk` at a time: a long stream is never held in

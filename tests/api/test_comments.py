@@ -11,6 +11,7 @@ from flask import Flask, jsonify
 from flask.testing import FlaskClient
 
 from service import create_app
+from tests.api.test_queue import as_listed
 from tests.conftest import KEY_PREFIX, auth
 
 BENIGN = "Thanks for the article, the map of the region was really helpful."
@@ -18,7 +19,16 @@ REJECT_TEXT = "shut up you fucking idiot"  # profanity and insult cues: reject
 REVIEW_TEXT = "the new mayor is a cia puppet and the speech was for public consumption"  # two cue families: review
 
 RECORD_KEYS = {
-    "id", "version", "text", "thread_id", "author", "parent_id", "status", "verdict", "moderation", "created_at",
+    "id",
+    "version",
+    "text",
+    "thread_id",
+    "author",
+    "parent_id",
+    "status",
+    "verdict",
+    "moderation",
+    "created_at",
     "updated_at",
 }
 VERDICT_KEYS = {"decision", "flags", "scores", "evidence", "models", "policy", "cached"}
@@ -244,7 +254,7 @@ def test_edit_of_a_pending_comment_keeps_one_updated_queue_entry(client: FlaskCl
     assert queue_ids(client, flag="toxicity") == [comment_id]
     assert queue_ids(client, flag="conspiracy") == []
     items = client.get("/v1/queue", headers=auth("moderator")).get_json()["items"]
-    assert items == [record]
+    assert items == [as_listed(record)]
 
 
 def test_each_edit_bumps_the_version(client: FlaskClient) -> None:

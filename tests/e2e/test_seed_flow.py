@@ -14,6 +14,7 @@ import redis
 
 from service.policy import Decision, Policy
 from service.redis_server import LocalRedis
+from tests.api.test_queue import as_listed
 from tests.conftest import Gunicorn
 
 REJECT_TEXT = "shut up you fucking idiot"  # profanity and insult cues: reject
@@ -154,7 +155,7 @@ def test_idempotent_repost(submitter: httpx.Client, moderator: httpx.Client) -> 
     for _ in range(3):
         assert post(submitter, body, 200) == first
     listed = moderator.get("/v1/queue", params={"thread_id": thread}).json()["items"]
-    assert listed == [first]
+    assert listed == [as_listed(first)]
 
 
 def test_concurrent_identical_posts_store_one_record(gunicorn: Gunicorn, moderator: httpx.Client) -> None:
@@ -198,7 +199,7 @@ def test_edit(submitter: httpx.Client, moderator: httpx.Client) -> None:
     assert again["version"] == 3
     assert again["status"] == "pending"
     assert "conspiracy" in again["verdict"]["flags"]
-    assert moderator.get("/v1/queue", params={"thread_id": thread}).json()["items"] == [again]
+    assert moderator.get("/v1/queue", params={"thread_id": thread}).json()["items"] == [as_listed(again)]
 
 
 def test_cache_hit_for_the_same_text_under_another_id(submitter: httpx.Client) -> None:
