@@ -16,8 +16,8 @@ import redis
 from service.errors import BadRequest
 from service.keys import Keys
 from service.policy import Decision
-from service.schemas import Author, CommentRecord, EvidenceSpan, Moderation, Status, Verdict
-from service.store.comments import CommentStore, NotPending, VersionConflict, audit_entry
+from service.schemas import Author, CommentRecord, EvidenceSpan, Moderation, Reason, Status, Verdict
+from service.store.comments import ClaimedByOther, CommentStore, NotPending, VersionConflict, audit_entry
 
 MODELS = {"toxicity": "minilm-l6-toxicity-logreg+cues@0123456789ab", "conspiracy": "minilm-l6-logreg+cues@6d8c26cbdec1"}
 POLICY = "default@6ad8177c"
@@ -511,6 +511,58 @@ def test_two_moderators_deciding_at_once_exactly_one_wins(
     assert _members(redis_client, keys.queue(winner.status.value)) == [record.id]
     loser_status = Status.REJECTED if winner.status is Status.APPROVED else Status.APPROVED
     assert _members(redis_client, keys.queue(loser_status.value)) == []
+
+
+@pytest.mark.parametrize("round_number", range(5))
+def test_two_moderators_claiming_at_once_exactly_one_holds_it(
+    store: CommentStore, save: Callable[..., CommentRecord], redis_client: redis.Redis, keys: Keys, round_number: int
+) -> None:
+    record = save(make_record(f"claim-race-{round_number}"))
+    names = ["ann", "bob"]
+
+    results = _run_together(2, lambda i: store.claim(record.id, names[i], 60))
+
+    winners = [names[i] for i, (kind, _) in enumerate(results) if kind == "ok"]
+    losers = [value for kind, value in results if kind == "error"]
+    assert len(winners) == 1 and len(losers) == 1, results
+    assert isinstance(losers[0], ClaimedByOther) and losers[0].holder == winners[0]
+    assert redis_client.get(keys.claim(record.id)) == winners[0]
+    assert 0 < redis_client.pttl(keys.claim(record.id)) <= 60_000
+
+
+def test_claimed_item_refuses_another_decider_and_is_released_by_the_holders_decision(
+    store: CommentStore, save: Callable[..., CommentRecord], redis_client: redis.Redis, keys: Keys
+) -> None:
+    record = save(make_record("claimed"))
+    store.claim(record.id, "ann", 60)
+    by_bob = decided_copy(record, "reject", moderator="bob")
+    with pytest.raises(ClaimedByOther):
+        store.decide(by_bob, audit_entry(record, by_bob))
+    assert redis_client.xlen(keys.audit()) == 0
+    by_ann = decided_copy(record, "approve", moderator="ann")
+    store.decide(by_ann, audit_entry(record, by_ann))
+    assert not redis_client.exists(keys.claim(record.id))
+    with pytest.raises(NotPending):
+        store.claim(record.id, "bob", 60)  # only a pending comment can be claimed
+    assert not redis_client.exists(keys.claim(record.id))
+
+
+def test_author_counts_follow_every_change(store: CommentStore, save: Callable[..., CommentRecord]) -> None:
+    record = save(make_record("counted"))
+    author = record.author.id  # type: ignore[union-attr]
+    assert store.author_counts(author, None) == ({"published": 0, "pending": 1, "approved": 0, "rejected": 0}, {})
+    rejected = decided_copy(record, "reject")
+    assert rejected.moderation is not None
+    decided = rejected.model_copy(update={"moderation": rejected.moderation.model_copy(update={"reason": Reason.SPAM})})
+    store.decide(decided, audit_entry(record, decided))
+    assert store.author_counts(author, None) == (
+        {"published": 0, "pending": 0, "approved": 0, "rejected": 1},
+        {"SPAM": 1},
+    )
+    assert store.author_counts(author, frozenset({"elsewhere"}))[0]["rejected"] == 0
+    edited = make_record("counted", version=2, decision=Decision.ALLOW)
+    save(edited)
+    assert store.author_counts(author, None) == ({"published": 1, "pending": 0, "approved": 0, "rejected": 0}, {})
 
 
 def test_concurrent_saves_of_distinct_comments_stay_consistent(
