@@ -5,6 +5,8 @@ Part of `make bench` (bench/run.py).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import http.client
 import json
 import statistics
@@ -22,20 +24,52 @@ ANALYZE_PATH = f"/v1alpha1/comments:analyze?key={KEY}"
 def coral_body(text: str) -> dict[str, object]:
     return {"comment": {"text": text}, "doNotStore": True, "requestedAttributes": {"TOXICITY": {}}, "languages": ["en"]}
 
+CORAL_SECRET = "bench-coral-secret"
+CORAL_PATH = "/integrations/coral/moderate"
+
+
+def coral_phase_request(text: str) -> tuple[bytes, dict[str, str]]:
+    """Coral's external moderation phase request for `text`: JSON.stringify(request, null, 2) and its signature."""
+    request = {
+        "action": "NEW",
+        "comment": {"body": text, "parentID": None},
+        "author": {"id": "bench-author", "role": "COMMENTER"},
+        "story": {"id": "bench-story", "url": "https://news.example.org/bench"},
+        "site": {"id": "bench-site"},
+        "tenantID": "bench-tenant",
+        "tenantDomain": "comments.example.org",
+    }
+    body = json.dumps(request, indent=2, ensure_ascii=False).encode()
+    signature = hmac.new(CORAL_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    return body, {"Content-Type": "application/json", "X-Coral-Signature": f"sha256={signature}"}
+
+
 def connect(url: str) -> http.client.HTTPConnection:
     host, port = url.removeprefix("http://").split(":")
     return http.client.HTTPConnection(host, int(port), timeout=120)
 
-def timed_request(connection: http.client.HTTPConnection, path: str, body: bytes | str | None) -> tuple[int, float]:
+def timed_request(
+    connection: http.client.HTTPConnection,
+    path: str,
+    body: bytes | str | None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, float]:
     """One request on a kept-alive connection, POST with a body, GET without: its status and seconds."""
     started = time.perf_counter()
-    connection.request("GET" if body is None else "POST", path, body=body, headers=_HEADERS)
+    connection.request("GET" if body is None else "POST", path, body=body, headers=headers or _HEADERS)
     response = connection.getresponse()
     response.read()
     return response.status, time.perf_counter() - started
 
 def run_load(
-    url: str, path: str, bodies: list[dict[str, object]] | None, requests: int, concurrency: int
+    url: str,
+    path: str,
+    bodies: list[dict[str, object]] | None,
+    requests: int,
+    concurrency: int,
+    *,
+    signed: list[tuple[bytes, dict[str, str]]] | None = None,
+    ok: tuple[int, ...] = (200,),
 ) -> dict[str, float]:
     """`requests` calls spread over `concurrency` client threads, each with its own keep-alive connection.
 
@@ -44,6 +78,8 @@ def run_load(
     misses) against ~0.12 ms for this.
     """
     encoded = None if bodies is None else [json.dumps(body).encode() for body in bodies]
+    if signed is not None:  # bodies already encoded, each with its own headers (Coral's signed requests)
+        encoded = [body for body, _ in signed]
     latencies: list[float] = []
     lock = threading.Lock()
     counter = iter(range(requests))
@@ -59,10 +95,11 @@ def run_load(
                 if index is None:
                     return
                 body = None if encoded is None else encoded[index % len(encoded)]
-                status, elapsed = timed_request(connection, path, body)
+                headers = None if signed is None else signed[index % len(signed)][1]
+                status, elapsed = timed_request(connection, path, body, headers)
                 with lock:
                     latencies.append(elapsed)
-                    errors += status != 200
+                    errors += status not in ok
         finally:
             connection.close()
 

@@ -17,7 +17,9 @@ API on loopback from this process (http.client, light on the shared CPUs) with u
    then, after a restart with MODERATION_LOCAL_CACHE_SIZE=0, hits that each take a Redis round trip;
 4. resident memory of each gunicorn worker;
 5. Perspective's analyze in Coral Talk's request shape: at concurrency 1 against /v1/score on the same texts (both
-   cache misses, in alternating blocks), and p50/p99 at concurrency 8.
+   cache misses, in alternating blocks), and p50/p99 at concurrency 8;
+6. Coral's external moderation phase (POST /integrations/coral/moderate, signed as Coral signs): p50/p99 at
+   concurrency 8 on cache misses, against Coral's 800 ms.
 
     .venv/bin/python bench/run.py --model embedded
     .venv/bin/python bench/run.py --model bert-base   # Detoxify `original`'s BERT-base shapes, random weights
@@ -41,7 +43,18 @@ from pathlib import Path
 
 # Run as a script (`python bench/run.py`): its folder is on sys.path, so the sibling modules import by name.
 from baselines import ROOT, RawModel, bert_base_checkpoint, comment_texts
-from load import ANALYZE_PATH, KEY, connect, coral_body, percentiles, run_load, timed_request
+from load import (
+    ANALYZE_PATH,
+    CORAL_PATH,
+    CORAL_SECRET,
+    KEY,
+    connect,
+    coral_body,
+    coral_phase_request,
+    percentiles,
+    run_load,
+    timed_request,
+)
 from server import gunicorn, scoring_batches, worker_cpu_seconds, worker_rss_mb
 
 
@@ -157,8 +170,9 @@ def main() -> None:
     misses = args.texts or (640 if args.model == "embedded" else 160)
     work = Path(tempfile.mkdtemp(prefix="moderation-bench-"))
     model_env = {"MODERATION_TOXICITY_MODEL": "embedded"} if args.model == "embedded" else bert_base_checkpoint(work)
-    texts = comment_texts(misses + 450 + 250)
-    miss_texts, latency_texts, perspective_texts = texts[:misses], texts[misses : misses + 450], texts[-250:]
+    texts = comment_texts(misses + 450 + 250 + 200)
+    miss_texts, latency_texts = texts[:misses], texts[misses : misses + 450]
+    perspective_texts, coral_texts = texts[-450:-200], texts[-200:]
 
     print(f"[{args.model}] raw model, in process: batch 32 and 16 on {misses} texts ...", flush=True)
     model = RawModel(model_env, miss_texts)
@@ -167,7 +181,7 @@ def main() -> None:
     redis = LocalRedis(work / "redis").start()
     port = free_port()
     env = {**os.environ, **model_env, "REDIS_URL": redis.url, "PORT": str(port), "HF_HUB_OFFLINE": "1",
-           "MODERATION_API_KEYS": f"bench:admin:{KEY}"}
+           "MODERATION_API_KEYS": f"bench:admin:{KEY}", "MODERATION_CORAL_SECRETS": CORAL_SECRET}
     url = f"http://127.0.0.1:{port}"
     log = work / "gunicorn.log"
 
@@ -207,6 +221,9 @@ def main() -> None:
             print(f"[{args.model}] Perspective analyze (Coral's request), concurrency 8 ...", flush=True)
             coral = [coral_body(t) for t in perspective_texts[50:]]
             analyze_c8 = run_load(url, ANALYZE_PATH, coral, len(coral), 8)
+            print(f"[{args.model}] Coral's external moderation phase, concurrency 8 ...", flush=True)
+            phase = [coral_phase_request(t) for t in coral_texts]
+            phase_c8 = run_load(url, CORAL_PATH, None, len(phase), 8, signed=phase, ok=(200, 204))
     finally:
         redis.stop()
 
@@ -245,6 +262,7 @@ def main() -> None:
             ],
             "concurrency_8": analyze_c8,
         },
+        "coral_phase_c8": phase_c8,
     }
     out = ROOT / "var" / "bench" / f"{args.model}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -312,6 +330,11 @@ def print_table(result: dict[str, object], out: Path) -> None:
                                                        f"{perspective['concurrency_8']['p99_ms']:.1f} ms  "
                                                        "(target p99 < 800 ms, Coral's timeout)"),
     ]
+    phase = result["coral_phase_c8"]
+    assert isinstance(phase, dict)
+    loads.append(phase)
+    rows.append(("Coral external phase, concurrency 8", f"p50 {phase['p50_ms']:.1f} ms, p99 {phase['p99_ms']:.1f} ms  "
+                                                        "(target p99 < 800 ms, Coral's timeout)"))
     rows += [
         ("worker resident memory", ", ".join(f"{mb} MB" for mb in result["worker_rss_mb"])),  # type: ignore[attr-defined]
         ("errors (non-200)", str(sum(int(figures["errors"]) for figures in loads))),

@@ -12,7 +12,7 @@ from flask_openapi3.models.info import Info
 from flask_openapi3.openapi import OpenAPI
 
 from service import observability, rate_limit
-from service.api import admin, authors, comments, context, errors, guard, health, queue, workspace
+from service.api import admin, authors, comments, context, coral, errors, guard, health, queue, workspace
 from service.api.perspective import api as perspective
 from service.api.schemas import ErrorResponse
 from service.config import Settings
@@ -124,6 +124,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> OpenAPI:
         app.register_api(blueprint)
     # Perspective's contract, not ours: its own errors and discovery document, outside our OpenAPI document.
     app.register_blueprint(perspective.bp)
+    app.register_blueprint(coral.bp)
     app.register_blueprint(workspace.bp)
 
     return app

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from urllib.parse import unquote, urlsplit
 
 import redis.connection
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from service.ids import is_id
@@ -206,6 +206,15 @@ class Settings(BaseSettings):
     cache_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=1, validation_alias="MODERATION_CACHE_TTL_SECONDS")
     # Verdicts each worker keeps in memory in front of Redis; 0 turns the memory layer off.
     local_cache_size: int = Field(default=4096, ge=0, le=1_000_000, validation_alias="MODERATION_LOCAL_CACHE_SIZE")
+    # Coral Talk's external moderation phase: its signing secrets (several during a rotation), the status a held
+    # comment gets there, and whether held and rejected comments are also copied into our queue.
+    coral_secrets: Annotated[tuple[SecretStr, ...], NoDecode] = Field(
+        default=(), validation_alias="MODERATION_CORAL_SECRETS"
+    )
+    coral_hold_status: Literal["SYSTEM_WITHHELD", "PREMOD"] = Field(
+        default="SYSTEM_WITHHELD", validation_alias="MODERATION_CORAL_HOLD_STATUS"
+    )
+    coral_queue_copy: bool = Field(default=False, validation_alias="MODERATION_CORAL_QUEUE_COPY")
     # A moderator's claim on a queue item lasts this long unless renewed; a decision may be reopened this long after.
     claim_seconds: int = Field(default=300, ge=30, le=3600, validation_alias="MODERATION_CLAIM_SECONDS")
     undo_seconds: int = Field(default=300, ge=0, le=86_400, validation_alias="MODERATION_UNDO_SECONDS")
@@ -236,6 +245,11 @@ class Settings(BaseSettings):
     @classmethod
     def _split_keys(cls, value: object) -> object:
         return parse_api_keys(value) if isinstance(value, str) else value
+
+    @field_validator("coral_secrets", mode="before")
+    @classmethod
+    def _split_coral_secrets(cls, value: object) -> object:
+        return tuple(s.strip() for s in value.split(",") if s.strip()) if isinstance(value, str) else value
 
     @field_validator("key_sites", mode="before")
     @classmethod

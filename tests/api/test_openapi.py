@@ -24,11 +24,11 @@ def document(client: FlaskClient) -> dict[str, Any]:
 
 
 def served_routes(app: Flask) -> dict[str, set[str]]:
-    """Every URL rule except static, Perspective's (its discovery document describes those) and the workspace page's
-    (a page, not an API), in OpenAPI path syntax, with its methods."""
+    """Every URL rule except static, Perspective's (its discovery document describes those), Coral's (its contract,
+    not ours) and the workspace page's (a page, not an API), in OpenAPI path syntax, with its methods."""
     routes: dict[str, set[str]] = {}
     for rule in app.url_map.iter_rules():
-        if rule.endpoint == "static" or rule.endpoint.startswith(("perspective.", "workspace.")):
+        if rule.endpoint == "static" or rule.endpoint.startswith(("perspective.", "coral.", "workspace.")):
             continue
         path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
         routes.setdefault(path, set()).update(m.lower() for m in (rule.methods or set()) - IGNORED_METHODS)
