@@ -80,6 +80,12 @@ class Keys:
         """Stream of every moderator decision."""
         return f"{self.prefix}audit"
 
+    def audit_text(self, comment_id: str) -> str:
+        """Hash: an audit entry's `text_ref` -> what it quotes of the comment or its author (the note, the
+        explanation, the overridden verdict's evidence), kept apart so that erasure can remove it and keep the
+        entry."""
+        return f"{self.prefix}audit-text:{comment_id}"
+
     def feedback(self) -> str:
         """Stream of labels from the site's moderators: Perspective suggestscore calls and queue decisions."""
         return f"{self.prefix}feedback"

@@ -21,6 +21,7 @@ from service.store.comments import (
     Claim,
     ClaimedByOther,
     CommentStore,
+    Erased,
     NotPending,
     QueuePage,
     VersionConflict,
@@ -311,6 +312,14 @@ class ModerationService:
         if not latest and not any(counts.values()):
             raise NotFound(f"no comment by author {author_id!r}", field="author_id")
         return AuthorHistory(author_id, counts, reasons, latest)
+
+    def erase_author(self, author_id: str) -> Erased:
+        """The GDPR erasure of one commenter: their comments, queue entries, feedback labels and the text of their
+        audit entries go; each decision's bare facts (who, when, what, why) stay."""
+        erased = self.comments.erase_author(author_id, also=self.feedback.erase_in)
+        if erased.comments == 0 and erased.audit_texts == 0:
+            raise NotFound(f"no comment by author {author_id!r}", field="author_id")
+        return erased
 
     def context(self, comment_id: str, sites: Sites = None) -> ThreadContext:
         record = self.get(comment_id, sites)

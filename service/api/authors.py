@@ -8,7 +8,7 @@ from flask_openapi3.models.tag import Tag
 
 from service.api.context import caller_sites, get_moderation
 from service.api.guard import requires
-from service.api.schemas import AuthorOut, AuthorPath, responses
+from service.api.schemas import AuthorErasedOut, AuthorOut, AuthorPath, responses
 from service.config import Role
 from service.store.connection import unavailable_as_503
 
@@ -36,5 +36,29 @@ def author(path: AuthorPath) -> Response:
             "rejection_rate": history.rejection_rate,
             "reasons": history.reasons,
             "comments": [c.model_dump(mode="json") for c in history.comments],
+        }
+    )
+
+
+@bp.delete(
+    "/<author_id>",
+    summary="Erase an author (GDPR): comments, queue entries, feedback labels and the text of their audit entries",
+    description="The audit stream keeps the bare fact of each decision on their comments (who decided, when, what, "
+    "with which reason code). Answers what was removed; 404 when the service holds nothing of the author.",
+    responses=responses({200: AuthorErasedOut}, 401, 403, 404, 422, 503),
+)
+@requires(Role.ADMIN)
+def erase(path: AuthorPath) -> Response:
+    with unavailable_as_503():
+        erased = get_moderation().erase_author(path.author_id)
+    return jsonify(
+        {
+            "author_id": path.author_id,
+            "removed": {
+                "comments": erased.comments,
+                "queue_entries": erased.queue_entries,
+                "feedback_labels": erased.feedback_labels,
+                "audit_texts": erased.audit_texts,
+            },
         }
     )

@@ -185,6 +185,18 @@ class AuthorOut(BaseModel):
     comments: list[CommentRecord] = Field(description="The latest 20, newest first")
 
 
+class ErasedCounts(BaseModel):
+    comments: int
+    queue_entries: int = Field(description="Entries in the queue's indexes (one comment sits in several)")
+    feedback_labels: int
+    audit_texts: int = Field(description="Audit entries whose note, explanation and verdict were removed")
+
+
+class AuthorErasedOut(BaseModel):
+    author_id: str
+    removed: ErasedCounts
+
+
 class ContextOut(BaseModel):
     comment: CommentRecord
     parent: CommentRecord | None

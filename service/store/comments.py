@@ -13,6 +13,7 @@ import base64
 import binascii
 import json
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -45,6 +46,23 @@ class ClaimedByOther(Exception):
     def __init__(self, holder: str) -> None:
         super().__init__(holder)
         self.holder = holder
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One audit stream entry: the bare facts, kept for good (who, when, what, why), and what quotes the comment or
+    its author, kept beside the stream so that an author's erasure removes it (a stream entry cannot be edited)."""
+
+    facts: dict[str, str]
+    text: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Erased:
+    comments: int
+    queue_entries: int
+    feedback_labels: int
+    audit_texts: int
 
 
 @dataclass(frozen=True)
@@ -188,7 +206,7 @@ class CommentStore:
     def decide(
         self,
         decided: CommentRecord,
-        audit: dict[str, str],
+        audit: AuditEntry,
         also: Callable[[Pipeline], None] | None = None,
         *,
         claims_bind: bool = True,
@@ -204,7 +222,7 @@ class CommentStore:
         return self._transition(decided, Status.PENDING, audit, also, holder_may)
 
     def reopen(
-        self, reopened: CommentRecord, audit: dict[str, str], also: Callable[[Pipeline], None] | None = None
+        self, reopened: CommentRecord, audit: AuditEntry, also: Callable[[Pipeline], None] | None = None
     ) -> CommentRecord:
         """Move a decided record back to pending, at the rank it had, with an audit entry, atomically."""
         return self._transition(reopened, None, audit, also, None)
@@ -213,7 +231,7 @@ class CommentStore:
         self,
         updated: CommentRecord,
         expected: Status | None,
-        audit: dict[str, str],
+        audit: AuditEntry,
         also: Callable[[Pipeline], None] | None,
         only_claimant: str | None,
     ) -> CommentRecord:
@@ -247,7 +265,7 @@ class CommentStore:
                         for index in self._index_keys(updated):
                             pipe.zadd(index, {updated.id: current.rank})
                     pipe.delete(claim_key)
-                    pipe.xadd(self._keys.audit(), audit)  # type: ignore[arg-type]
+                    self._audit(pipe, updated.id, audit)
                     if also is not None:
                         also(pipe)
                     pipe.execute()
@@ -256,6 +274,52 @@ class CommentStore:
                     continue  # someone else wrote first (or a claim came or went): check again
         latest = self.get(updated.id)
         raise NotPending(latest.record.status if latest else Status.PENDING)
+
+    def _audit(self, pipe: Pipeline, comment_id: str, audit: AuditEntry) -> None:
+        if not audit.text:
+            pipe.xadd(self._keys.audit(), audit.facts)  # type: ignore[arg-type]
+            return
+        reference = uuid.uuid4().hex
+        facts: dict[str, str] = {**audit.facts, "text_ref": reference}
+        pipe.xadd(self._keys.audit(), facts)  # type: ignore[arg-type]
+        pipe.hset(self._keys.audit_text(comment_id), reference, json.dumps(audit.text, sort_keys=True))
+
+    def erase_author(self, author_id: str, also: Callable[[Pipeline, list[str]], int] | None = None) -> Erased:
+        """Remove every comment of the author, its queue and thread entries, claims and audit texts, and the author's
+        own index and counts, in one transaction; `also(pipe, comment_ids)` adds more to it (the feedback labels)
+        and says how many it removes. The audit stream keeps each decision's bare facts."""
+        author_key = self._keys.author(author_id)
+        for _ in range(_TRANSITION_ATTEMPTS):
+            with self._redis.pipeline(transaction=True) as pipe:
+                try:
+                    pipe.watch(author_key)  # type: ignore[no-untyped-call]
+                    ids: list[str] = pipe.zrange(author_key, 0, -1)  # type: ignore[assignment]
+                    keys = [self._keys.comment(i) for i in ids]
+                    if keys:
+                        pipe.watch(*keys)  # type: ignore[no-untyped-call]
+                    records = [r for r in self._records(ids) if r is not None]
+                    texts = sum(int(pipe.hlen(self._keys.audit_text(i))) for i in ids)
+                    pipe.multi()
+                    queue_entries = 0
+                    for record in records:
+                        for index in self._index_keys(record):
+                            pipe.zrem(index, record.id)
+                            queue_entries += 1
+                        if record.thread_id:
+                            pipe.zrem(self._keys.thread(record.thread_id), record.id)
+                    for comment_id in ids:
+                        pipe.delete(
+                            self._keys.comment(comment_id),
+                            self._keys.claim(comment_id),
+                            self._keys.audit_text(comment_id),
+                        )
+                    pipe.delete(author_key, self._keys.author_counts(author_id))
+                    labels = also(pipe, ids) if also is not None else 0
+                    pipe.execute()
+                    return Erased(len(records), queue_entries, labels, texts)
+                except redis.WatchError:
+                    continue
+        raise VersionConflict(author_id)
 
     def claim(self, comment_id: str, moderator: str, seconds: int) -> Claim:
         """Claim a pending item for `seconds`, or renew the caller's claim."""
@@ -430,42 +494,61 @@ class CommentStore:
         return sorted(self._redis.smembers(self._keys.sites()))  # type: ignore[arg-type]
 
     def audit_trail(self, count: int = 100) -> list[dict[str, str]]:
+        """The latest entries, newest first, each with the text it quotes unless that was erased."""
         entries: list[tuple[str, dict[str, str]]] = self._redis.xrevrange(  # type: ignore[assignment]
             self._keys.audit(), count=count
         )
-        return [{"id": entry_id, **fields} for entry_id, fields in entries]
+        return self.with_audit_text(entries)
+
+    def with_audit_text(self, entries: list[tuple[str, dict[str, str]]]) -> list[dict[str, str]]:
+        pipe = self._redis.pipeline(transaction=False)
+        for _, fields in entries:
+            pipe.hget(self._keys.audit_text(fields.get("comment_id", "")), fields.get("text_ref", ""))
+        joined = []
+        for (entry_id, fields), text in zip(entries, pipe.execute(), strict=True):
+            facts = {k: v for k, v in fields.items() if k != "text_ref"}
+            joined.append({"id": entry_id, **facts, **(json.loads(text) if text else {})})
+        return joined
 
 
-def audit_entry(previous: CommentRecord, decided: CommentRecord) -> dict[str, str]:
+def audit_entry(previous: CommentRecord, decided: CommentRecord) -> AuditEntry:
     assert decided.moderation is not None
-    return {
-        "comment_id": decided.id,
-        "site": decided.site,
-        "version": str(decided.version),
-        "action": decided.moderation.action,
-        "decided_by": decided.moderation.decided_by,
-        "decided_at": decided.moderation.decided_at,
-        "note": decided.moderation.note or "",
-        "reason": decided.moderation.reason.value if decided.moderation.reason else "",
-        "legal_grounds": decided.moderation.legal_grounds or "",
-        "explanation": decided.moderation.explanation or "",
-        "overridden_decision": previous.verdict.decision.value,
-        "overridden_verdict": json.dumps(previous.verdict.model_dump(mode="json"), sort_keys=True),
-    }
+    return AuditEntry(
+        facts={
+            "comment_id": decided.id,
+            "site": decided.site,
+            "version": str(decided.version),
+            "action": decided.moderation.action,
+            "decided_by": decided.moderation.decided_by,
+            "decided_at": decided.moderation.decided_at,
+            "reason": decided.moderation.reason.value if decided.moderation.reason else "",
+            "legal_grounds": decided.moderation.legal_grounds or "",
+            "overridden_decision": previous.verdict.decision.value,
+            "flags": ",".join(previous.verdict.flags),
+        },
+        text={
+            "note": decided.moderation.note or "",
+            "explanation": decided.moderation.explanation or "",
+            "overridden_verdict": json.dumps(previous.verdict.model_dump(mode="json"), sort_keys=True),
+        },
+    )
 
 
-def reopen_entry(decided: CommentRecord, moderator: str, at: str) -> dict[str, str]:
+def reopen_entry(decided: CommentRecord, moderator: str, at: str) -> AuditEntry:
     """The audit entry of an undo: who reopened which decision, and what that decision was."""
     assert decided.moderation is not None
-    return {
-        "comment_id": decided.id,
-        "site": decided.site,
-        "version": str(decided.version),
-        "action": "reopen",
-        "decided_by": moderator,
-        "decided_at": at,
-        "reopened_action": decided.moderation.action,
-        "reopened_by": decided.moderation.decided_by,
-        "reopened_decided_at": decided.moderation.decided_at,
-        "reopened_reason": decided.moderation.reason.value if decided.moderation.reason else "",
-    }
+    return AuditEntry(
+        facts={
+            "comment_id": decided.id,
+            "site": decided.site,
+            "version": str(decided.version),
+            "action": "reopen",
+            "decided_by": moderator,
+            "decided_at": at,
+            "reopened_action": decided.moderation.action,
+            "reopened_by": decided.moderation.decided_by,
+            "reopened_decided_at": decided.moderation.decided_at,
+            "reopened_reason": decided.moderation.reason.value if decided.moderation.reason else "",
+        },
+        text={},
+    )

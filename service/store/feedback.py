@@ -135,6 +135,23 @@ class FeedbackStore:
         if entry_ids:
             pipe.xdel(self._keys.feedback(), *entry_ids)
 
+    def erase_in(self, pipe: Pipeline, comment_ids: list[str]) -> int:
+        """Queue the deletion of every label of these comments on the caller's pipeline (an erasure's); returns how
+        many. The whole stream is read: erasure is rare, and a label carries its comment's text."""
+        wanted = set(comment_ids)
+        doomed: list[str] = []
+        low = "-"
+        while wanted:
+            batch: list[tuple[str, dict[str, str]]] = self._redis.xrange(  # type: ignore[assignment]
+                self._keys.feedback(), min=low, max="+", count=EXPORT_CHUNK
+            )
+            doomed += [entry_id for entry_id, stored in batch if stored.get("comment_id") in wanted]
+            if len(batch) < EXPORT_CHUNK:
+                break
+            low = _after(batch[-1][0])
+        self.withdraw_in(pipe, doomed)
+        return len(doomed)
+
     def export(self, chunk: int = EXPORT_CHUNK, site: str | None = None) -> Iterator[Feedback]:
         """Every entry (of `site`, when given), oldest first, `chunk` at a time: a long stream is never held in
         memory whole."""

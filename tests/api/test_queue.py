@@ -54,7 +54,12 @@ def decide(client: FlaskClient, comment_id: str, action: str, role: str = "moder
 
 
 def audit(redis_client: redis.Redis) -> list[dict[str, str]]:
-    return [fields for _, fields in redis_client.xrange(f"{KEY_PREFIX}audit")]  # type: ignore[union-attr]
+    """Every audit entry, oldest first, with the text kept beside it."""
+    entries = []
+    for _, fields in redis_client.xrange(f"{KEY_PREFIX}audit"):  # type: ignore[union-attr]
+        text = redis_client.hget(f"{KEY_PREFIX}audit-text:{fields['comment_id']}", fields.get("text_ref", ""))
+        entries.append({**fields, **(json.loads(text) if text else {})})  # type: ignore[arg-type]
+    return entries
 
 
 # --- listing -----------------------------------------------------------------------------------------------------
