@@ -86,6 +86,11 @@ class Keys:
         entry."""
         return f"{self.prefix}audit-text:{comment_id}"
 
+    def policy_decisions(self, site: str, hour: str) -> str:
+        """Hash: `decision:D` and `flag:F` -> how many comments of the site the policy decided in that hour
+        (`YYYY-MM-DDTHH`, UTC): the automated side of the transparency report."""
+        return f"{self.prefix}transparency:{site}:{hour}"
+
     def feedback(self) -> str:
         """Stream of labels from the site's moderators: Perspective suggestscore calls and queue decisions."""
         return f"{self.prefix}feedback"

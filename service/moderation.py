@@ -16,6 +16,7 @@ from service.rules import RulesCache, SiteRules
 from service.schemas import Author, CommentRecord, Moderation, QueueItem, Reason, Scored, Status, Verdict
 from service.scoring.engine import ScoringEngine
 from service.scoring.normalize import NormalizedText, normalize
+from service.store.audit import AuditLog
 from service.store.cache import VerdictCache
 from service.store.comments import (
     Claim,
@@ -121,6 +122,7 @@ class ModerationService:
         comments: CommentStore,
         feedback: FeedbackStore,
         rules: RulesCache,
+        audit: AuditLog,
         *,
         claim_seconds: int = 300,
         undo_seconds: int = 300,
@@ -130,6 +132,7 @@ class ModerationService:
         self.comments = comments
         self.feedback = feedback
         self.rules = rules
+        self.audit = audit
         self.claim_seconds = claim_seconds
         self.undo_seconds = undo_seconds
         self.observe_decision: Callable[[str, str], None] = lambda site, decision: None

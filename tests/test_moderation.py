@@ -17,6 +17,7 @@ from service.policy import Decision
 from service.rules import RulesCache
 from service.schemas import Moderation, Status
 from service.scoring.engine import ScoringEngine
+from service.store.audit import AuditLog
 from service.store.cache import VerdictCache
 from service.store.comments import CommentStore, NotPending, audit_entry
 from service.store.feedback import Feedback, FeedbackStore
@@ -45,6 +46,7 @@ def _service(engine: ScoringEngine, client: redis.Redis, keys: Keys) -> Moderati
         CommentStore(client, keys),
         FeedbackStore(client, keys),
         RulesCache(RulesStore(client, keys), engine.policy, {}, refresh_seconds=0.0),
+        AuditLog(client, keys),
     )
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from flask import current_app
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from service.ids import ID_PATTERN
 from service.schemas import Author, CommentRecord, QueueItem, Reason, Verdict
@@ -403,3 +403,97 @@ class KeySitesOut(BaseModel):
 
 class KeysOut(BaseModel):
     keys: list[KeySitesOut]
+
+
+def parse_moment(value: str | None) -> datetime | None:
+    """An RFC 3339 timestamp as an aware datetime (the API's query form of a time)."""
+    if value is None:
+        return None
+    if not _RFC3339.fullmatch(value):
+        raise ValueError("not an RFC 3339 timestamp (e.g. 2026-04-24T10:00:00Z)")
+    try:
+        return datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError("not a valid date and time") from None
+
+
+class AuditQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    start: str | None = Field(default=None, alias="from", description="RFC 3339: entries at or after")
+    end: str | None = Field(default=None, alias="to", description="RFC 3339: entries before")
+    moderator: str | None = Field(default=None, pattern=ID_PATTERN, description="The deciding key's name")
+    site: str | None = Field(default=None, pattern=ID_PATTERN)
+    action: Literal["approve", "reject", "reopen"] | None = None
+    limit: int = Field(default=100, ge=1, le=1000)
+    cursor: str | None = Field(default=None, pattern=r"^[0-9]{1,20}-[0-9]{1,20}$", description="next_cursor")
+    format: Literal["json", "jsonl"] = Field(
+        default="json", description="`jsonl`: every matching entry as JSON Lines, without paging"
+    )
+
+    @field_validator("start")
+    @classmethod
+    def _timestamp(cls, value: str | None) -> str | None:
+        parse_moment(value)
+        return value
+
+    @field_validator("end")
+    @classmethod
+    def _after_start(cls, value: str | None, info: ValidationInfo) -> str | None:
+        start, end = parse_moment(info.data.get("start")), parse_moment(value)
+        if start is not None and end is not None and end <= start:
+            raise ValueError("`to` must be after `from`")
+        return value
+
+
+class AuditPageOut(BaseModel):
+    entries: list[dict[str, str]] = Field(
+        description="Oldest first: comment_id, site, action, decided_by, decided_at, reason, legal_grounds, flags, "
+        "held_at, overridden_decision, and, unless erased, note, explanation and overridden_verdict"
+    )
+    next_cursor: str | None
+
+
+TRANSPARENCY_MAX_DAYS = 366
+
+
+class TransparencyQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    start: str = Field(alias="from", description="RFC 3339: the period's start")
+    end: str = Field(alias="to", description="RFC 3339: the period's end (exclusive), at most a year later")
+    site: str | None = Field(default=None, pattern=ID_PATTERN)
+
+    @field_validator("start")
+    @classmethod
+    def _timestamp(cls, value: str) -> str:
+        parse_moment(value)
+        return value
+
+    @field_validator("end")
+    @classmethod
+    def _period(cls, value: str, info: ValidationInfo) -> str:
+        end = parse_moment(value)
+        start = parse_moment(info.data.get("start"))
+        if start is not None and end is not None:
+            if end <= start:
+                raise ValueError("`to` must be after `from`")
+            if end - start > timedelta(days=TRANSPARENCY_MAX_DAYS):
+                raise ValueError(f"a period is at most {TRANSPARENCY_MAX_DAYS} days")
+        return value
+
+    @property
+    def period(self) -> tuple[datetime, datetime]:
+        start, end = parse_moment(self.start), parse_moment(self.end)
+        assert start is not None and end is not None
+        return start, end
+
+
+class TransparencyOut(BaseModel):
+    start: str = Field(alias="from")
+    end: str = Field(alias="to")
+    site: str | None
+    automated: dict[str, Any] = Field(description="Decisions the policy took at submission, by decision and flag")
+    human: dict[str, Any] = Field(description="Moderators' decisions, by action, reason and flagged category")
+    overturned: dict[str, Any] = Field(description="How often a moderator approved what the policy had held")
+    time_to_decision_seconds: dict[str, Any] = Field(description="From the hold to the decision: median and p90")

@@ -23,6 +23,7 @@ from redis.client import Pipeline
 from service.errors import BadRequest
 from service.keys import Keys
 from service.schemas import QUEUE_STATUSES, CommentRecord, QueueItem, Status
+from service.store.audit import with_audit_text
 from service.timestamps import epoch_ms, from_epoch_ms
 
 # rank = (RISK_STEPS - risk in thousandths) * 2**SEQ_BITS + arrival sequence: an exact float below 2**53.
@@ -91,6 +92,8 @@ redis.call('DEL', KEYS[1])
 return false
 """
 _TRANSITION_ATTEMPTS = 5
+# The policy's hourly decision counts outlive a yearly transparency report, then go.
+POLICY_COUNTS_TTL_SECONDS = 400 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -161,6 +164,14 @@ class CommentStore:
         if record.moderation is not None and record.moderation.reason is not None:
             pipe.hincrby(counts, f"{record.site}:reason:{record.moderation.reason.value}", sign)
 
+    def _count_policy_decision(self, pipe: Pipeline, record: CommentRecord) -> None:
+        """Every scoring of a new or edited comment is a decision the policy took without a person."""
+        key = self._keys.policy_decisions(record.site, record.updated_at[:13])
+        pipe.hincrby(key, f"decision:{record.verdict.decision.value}", 1)
+        for flag in record.verdict.flags:
+            pipe.hincrby(key, f"flag:{flag}", 1)
+        pipe.expire(key, POLICY_COUNTS_TTL_SECONDS)
+
     def _index_thread_and_author(self, pipe: Pipeline, previous: CommentRecord | None, record: CommentRecord) -> None:
         written = epoch_ms(record.created_at)
         if previous is not None and previous.author and previous.author.id and previous.author != record.author:
@@ -191,6 +202,7 @@ class CommentStore:
                     self._count(pipe, previous.record, -1)
                     pipe.delete(self._keys.claim(record.id))  # an edit is a new item to claim
                 self._count(pipe, record, 1)
+                self._count_policy_decision(pipe, record)
                 self._index_thread_and_author(pipe, previous.record if previous else None, record)
                 pipe.hset(key, mapping={"json": record.model_dump_json(), "text_sha256": text_sha256})
                 if rank is None:
@@ -498,17 +510,7 @@ class CommentStore:
         entries: list[tuple[str, dict[str, str]]] = self._redis.xrevrange(  # type: ignore[assignment]
             self._keys.audit(), count=count
         )
-        return self.with_audit_text(entries)
-
-    def with_audit_text(self, entries: list[tuple[str, dict[str, str]]]) -> list[dict[str, str]]:
-        pipe = self._redis.pipeline(transaction=False)
-        for _, fields in entries:
-            pipe.hget(self._keys.audit_text(fields.get("comment_id", "")), fields.get("text_ref", ""))
-        joined = []
-        for (entry_id, fields), text in zip(entries, pipe.execute(), strict=True):
-            facts = {k: v for k, v in fields.items() if k != "text_ref"}
-            joined.append({"id": entry_id, **facts, **(json.loads(text) if text else {})})
-        return joined
+        return with_audit_text(self._redis, self._keys, entries)
 
 
 def audit_entry(previous: CommentRecord, decided: CommentRecord) -> AuditEntry:
@@ -525,6 +527,7 @@ def audit_entry(previous: CommentRecord, decided: CommentRecord) -> AuditEntry:
             "legal_grounds": decided.moderation.legal_grounds or "",
             "overridden_decision": previous.verdict.decision.value,
             "flags": ",".join(previous.verdict.flags),
+            "held_at": previous.updated_at,
         },
         text={
             "note": decided.moderation.note or "",
