@@ -4,11 +4,14 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import logging
 import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -34,7 +37,8 @@ def read_settings() -> Settings:
 
 
 def serve(data_dir: Path) -> int:
-    """Start Redis unless REDIS_URL is set, make development keys if none are set, run gunicorn in front.
+    """Start Redis unless REDIS_URL is set, make development keys if none are set, run gunicorn in front and the
+    worker (`moderation worker`) beside it.
 
     gunicorn and redis-server run in sessions of their own, so a terminal's Ctrl-C (SIGINT to the whole
     foreground process group) reaches only this process. It asks gunicorn to drain with SIGTERM, waits for it,
@@ -45,13 +49,15 @@ def serve(data_dir: Path) -> int:
 
     settings = read_settings()
     server: subprocess.Popen[bytes] | None = None
+    background: subprocess.Popen[bytes] | None = None
     stopping = False
 
     def forward(signum: int, frame: FrameType | None) -> None:
         nonlocal stopping
         stopping = True  # no print here: the handler may interrupt a print of the main code
-        if server is not None and server.poll() is None:
-            server.send_signal(signal.SIGTERM)
+        for process in (server, background):
+            if process is not None and process.poll() is None:
+                process.send_signal(signal.SIGTERM)
 
     # Before anything starts: a signal during start-up must still end in the clean-up below.
     signal.signal(signal.SIGTERM, forward)
@@ -75,16 +81,60 @@ def serve(data_dir: Path) -> int:
         print(f"moderation: serving on http://{host}:{settings.port}  (Ctrl-C stops)", flush=True)
         command = [sys.executable, "-m", "gunicorn", "-c", "python:service.gunicorn_conf", "service.wsgi:app"]
         server = subprocess.Popen(command, env=environment, start_new_session=True)
+        # The worker beside it: retention sweeps (moderation worker).
+        background = subprocess.Popen(
+            [sys.executable, "-m", "service.cli", "worker"], env=environment, start_new_session=True
+        )
         if stopping:  # the signal came while Popen ran, before `server` was set
             server.send_signal(signal.SIGTERM)
+            background.send_signal(signal.SIGTERM)
         # gunicorn's graceful_timeout bounds the drain.
         code = server.wait()
         # Stopped by our SIGTERM before it had set up its handlers (still loading models): a requested stop.
         return 0 if stopping and code == -signal.SIGTERM else code
     finally:
+        if background is not None:
+            background.send_signal(signal.SIGTERM)
+            try:
+                background.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                background.kill()
+                background.wait()
         if local_redis is not None:
             local_redis.stop()
             print("moderation: redis-server stopped", flush=True)
+
+
+def worker(once: bool) -> int:
+    """The background work beside gunicorn: the retention sweep (MODERATION_RETENTION_DAYS), every
+    MODERATION_WORKER_INTERVAL_SECONDS, until SIGTERM or Ctrl-C."""
+    from service.keys import Keys
+    from service.retention import run_worker, sweep_once
+    from service.store.connection import connect
+
+    settings = read_settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    # A sweep reads and trims whole streams: a longer timeout than a request's.
+    client = connect(settings.model_copy(update={"redis_timeout_seconds": 10.0}))
+    keys = Keys(settings.redis_key_prefix)
+    try:
+        if once:
+            swept = sweep_once(client, keys, settings)
+            if swept is None:
+                print("moderation: no sweep (MODERATION_RETENTION_DAYS is unset, or another worker is sweeping)")
+            else:
+                print(json.dumps(dataclasses.asdict(swept)))
+            return 0
+        stop = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda signum, frame: stop.set())
+        retention = f"{settings.retention_days} days" if settings.retention_days else "off"
+        print(f"moderation: worker started (retention {retention})", flush=True)
+        run_worker(client, keys, settings, stop)
+        print("moderation: worker stopped", flush=True)
+        return 0
+    finally:
+        client.close()
 
 
 def score(text: str) -> int:
@@ -192,6 +242,9 @@ def main(argv: list[str] | None = None) -> int:
     score_cmd = commands.add_parser("score", help="print the verdict for TEXT as JSON (no Redis needed)")
     score_cmd.add_argument("text")
     score_cmd.set_defaults(run=lambda args: score(args.text))
+    worker_cmd = commands.add_parser("worker", help="run the background work: the retention sweep")
+    worker_cmd.add_argument("--once", action="store_true", help="sweep once and exit (for cron)")
+    worker_cmd.set_defaults(run=lambda args: worker(args.once))
     fetch_cmd = commands.add_parser("fetch-models", help="download the configured Detoxify model into the cache")
     fetch_cmd.add_argument("--model", help="e.g. detoxify-unbiased (default: MODERATION_TOXICITY_MODEL)")
     fetch_cmd.set_defaults(run=lambda args: fetch_models(args.model))

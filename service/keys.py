@@ -45,6 +45,18 @@ class Keys:
         """Sorted set of every comment id in a thread, whatever its status, by the time each was written (ms)."""
         return f"{self.prefix}thread:{thread_id}"
 
+    def comments_by_time(self) -> str:
+        """Sorted set of every comment id by the time its record last changed (ms): what retention sweeps."""
+        return f"{self.prefix}comments-by-time"
+
+    def retention_lock(self) -> str:
+        """String with a TTL: held by the one worker that runs a retention sweep, across replicas."""
+        return f"{self.prefix}retention:lock"
+
+    def retention_audit_mark(self) -> str:
+        """String: the audit stream id up to which retention removed the entries' texts."""
+        return f"{self.prefix}retention:audit-swept"
+
     def sites(self) -> str:
         """Set of every site a comment was stored for: the metrics report each."""
         return f"{self.prefix}sites"

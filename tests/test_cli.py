@@ -215,8 +215,9 @@ def one_child(children: dict[int, str], name: str) -> int:
 
 
 def test_serve_runs_redis_and_gunicorn_and_ctrl_c_drains_then_stops_both(tmp_path: Path) -> None:
-    """REDIS_URL unset: serve starts redis-server in --data-dir, prints one key per role, and on Ctrl-C (SIGINT to the
-    whole foreground process group) drains gunicorn with SIGTERM, then shuts Redis down, and exits 0."""
+    """REDIS_URL unset: serve starts redis-server in --data-dir, gunicorn and the worker, prints one key per role, and
+    on Ctrl-C (SIGINT to the whole foreground process group) drains gunicorn with SIGTERM, stops the worker, then
+    shuts Redis down, and exits 0."""
     port = free_port()
     env = environment(tmp_path, PORT=str(port))
     for name in ("MODERATION_API_KEYS", "HOST", "WEB_CONCURRENCY"):
@@ -260,9 +261,11 @@ def test_serve_runs_redis_and_gunicorn_and_ctrl_c_drains_then_stops_both(tmp_pat
 
         children = children_of(serve.pid)
         redis_pid, gunicorn_pid = one_child(children, "redis-server"), one_child(children, "gunicorn")
+        worker_pid = one_child(children, "service.cli worker")
         # Sessions of their own: a terminal's Ctrl-C reaches only serve, which decides how they stop.
         assert os.getsid(redis_pid) == redis_pid
         assert os.getsid(gunicorn_pid) == gunicorn_pid
+        assert os.getsid(worker_pid) == worker_pid
 
         os.killpg(serve.pid, signal.SIGINT)
         try:
@@ -279,6 +282,9 @@ def test_serve_runs_redis_and_gunicorn_and_ctrl_c_drains_then_stops_both(tmp_pat
 
     assert not Path(f"/proc/{redis_pid}").exists()
     assert not Path(f"/proc/{gunicorn_pid}").exists()
+    assert not Path(f"/proc/{worker_pid}").exists()
+    assert "moderation: worker started (retention off)" in stdout.read_text()
+    assert "moderation: worker stopped" in stdout.read_text()
     assert "Handling signal: term" in stderr.read_text()  # gunicorn's graceful shutdown, not SIGINT's quick one
     assert "ready to exit" in (data_dir / "redis" / "redis.log").read_text()  # Redis shut down cleanly
     assert "moderation: redis-server stopped" in stdout.read_text()

@@ -75,6 +75,28 @@ class AuditLog:
                 return
             low = _after(batch[-1][0])
 
+    def drop_texts_before(self, cutoff_ms: int) -> int:
+        """Remove what audit entries older than `cutoff_ms` quote (their bare facts stay); returns how many. Goes on
+        from where the last sweep stopped."""
+        mark_key = self._keys.retention_audit_mark()
+        mark: str | None = self._redis.get(mark_key)  # type: ignore[assignment]
+        low = _after(mark) if mark else "-"
+        high = f"{cutoff_ms - 1}-18446744073709551615"
+        dropped = 0
+        while True:
+            batch: list[tuple[str, dict[str, str]]] = self._redis.xrange(  # type: ignore[assignment]
+                self._keys.audit(), min=low, max=high, count=_CHUNK
+            )
+            if not batch:
+                return dropped
+            pipe = self._redis.pipeline(transaction=True)
+            for _, fields in batch:
+                if fields.get("text_ref"):
+                    pipe.hdel(self._keys.audit_text(fields.get("comment_id", "")), fields["text_ref"])
+            pipe.set(mark_key, batch[-1][0])
+            dropped += sum(int(n) for n in pipe.execute()[:-1])
+            low = _after(batch[-1][0])
+
     def page(self, where: AuditFilter, limit: int, after: str | None) -> tuple[list[dict[str, str]], str | None]:
         found: list[dict[str, str]] = []
         for entry in self.entries(where, after):

@@ -203,6 +203,7 @@ class CommentStore:
                     pipe.delete(self._keys.claim(record.id))  # an edit is a new item to claim
                 self._count(pipe, record, 1)
                 self._count_policy_decision(pipe, record)
+                pipe.zadd(self._keys.comments_by_time(), {record.id: epoch_ms(record.updated_at)})
                 self._index_thread_and_author(pipe, previous.record if previous else None, record)
                 pipe.hset(key, mapping={"json": record.model_dump_json(), "text_sha256": text_sha256})
                 if rank is None:
@@ -273,6 +274,7 @@ class CommentStore:
                     self._count(pipe, current.record, -1)
                     self._count(pipe, updated, 1)
                     pipe.hset(key, "json", updated.model_dump_json())
+                    pipe.zadd(self._keys.comments_by_time(), {updated.id: epoch_ms(updated.updated_at)})
                     if current.rank is not None:
                         for index in self._index_keys(updated):
                             pipe.zadd(index, {updated.id: current.rank})
@@ -325,6 +327,7 @@ class CommentStore:
                             self._keys.claim(comment_id),
                             self._keys.audit_text(comment_id),
                         )
+                        pipe.zrem(self._keys.comments_by_time(), comment_id)
                     pipe.delete(author_key, self._keys.author_counts(author_id))
                     labels = also(pipe, ids) if also is not None else 0
                     pipe.execute()
@@ -332,6 +335,47 @@ class CommentStore:
                 except redis.WatchError:
                     continue
         raise VersionConflict(author_id)
+
+    def expire_before(self, cutoff_ms: int, batch: int = 100) -> int:
+        """Remove every comment no moderator still has to decide (published, approved or rejected) whose record last
+        changed before `cutoff_ms`, as erasure removes an author's, a batch per transaction; returns how many went.
+        Pending comments stay whatever their age."""
+        by_time = self._keys.comments_by_time()
+        removed = 0
+        kept = 0  # old pending comments at the head of the index, skipped
+        while True:
+            ids: list[str] = self._redis.zrangebyscore(  # type: ignore[assignment]
+                by_time, "-inf", f"({cutoff_ms}", start=kept, num=batch
+            )
+            if not ids:
+                return removed
+            with self._redis.pipeline(transaction=True) as pipe:
+                try:
+                    pipe.watch(*[self._keys.comment(i) for i in ids])  # type: ignore[no-untyped-call]
+                    records = dict(zip(ids, self._records(ids), strict=True))
+                    pipe.multi()
+                    for comment_id, record in records.items():
+                        if record is not None and record.status is Status.PENDING:
+                            kept += 1
+                            continue
+                        if record is not None:
+                            self._forget(pipe, record)
+                            removed += 1
+                        pipe.zrem(by_time, comment_id)
+                    pipe.execute()
+                except redis.WatchError:
+                    continue  # a record changed meanwhile: read the batch again
+
+    def _forget(self, pipe: Pipeline, record: CommentRecord) -> None:
+        """Queue the removal of one record and every trace of it: indexes, claim, counts, audit texts."""
+        for index in self._index_keys(record):
+            pipe.zrem(index, record.id)
+        if record.thread_id:
+            pipe.zrem(self._keys.thread(record.thread_id), record.id)
+        if record.author is not None and record.author.id is not None:
+            pipe.zrem(self._keys.author(record.author.id), record.id)
+        self._count(pipe, record, -1)
+        pipe.delete(self._keys.comment(record.id), self._keys.claim(record.id), self._keys.audit_text(record.id))
 
     def claim(self, comment_id: str, moderator: str, seconds: int) -> Claim:
         """Claim a pending item for `seconds`, or renew the caller's claim."""

@@ -152,6 +152,10 @@ class FeedbackStore:
         self.withdraw_in(pipe, doomed)
         return len(doomed)
 
+    def trim_before(self, cutoff_ms: int) -> int:
+        """Remove every label written before `cutoff_ms` (by the stream's clock); returns how many."""
+        return int(self._redis.xtrim(self._keys.feedback(), minid=f"{cutoff_ms}-0", approximate=False))
+
     def export(self, chunk: int = EXPORT_CHUNK, site: str | None = None) -> Iterator[Feedback]:
         """Every entry (of `site`, when given), oldest first, `chunk` at a time: a long stream is never held in
         memory whole."""

@@ -97,6 +97,17 @@ def test_api_waits_for_redis_and_is_limited_and_restarted(compose: dict[str, Any
     assert "8000" not in " ".join(api["healthcheck"]["test"]), "checks the port gunicorn binds, $PORT"
 
 
+def test_the_worker_runs_the_same_image_beside_the_api(compose: dict[str, Any]) -> None:
+    worker, api = compose["services"]["worker"], compose["services"]["api"]
+    assert worker["build"] == api["build"]
+    assert worker["entrypoint"] == ["moderation", "worker"]
+    assert worker["environment"]["REDIS_URL"] == api["environment"]["REDIS_URL"]
+    assert worker["env_file"] == api["env_file"]
+    assert worker["depends_on"]["redis"]["condition"] == "service_healthy"
+    assert worker["healthcheck"] == {"disable": True}, "the image's check asks gunicorn's /readyz"
+    assert worker["restart"] == "unless-stopped"
+
+
 def test_api_reaches_the_compose_redis_unless_env_sets_redis_url(compose: dict[str, Any]) -> None:
     # Compose fills ${REDIS_URL:-...} from .env or the shell: a literal URL here would override .env's.
     wiring = compose["services"]["api"]["environment"]["REDIS_URL"]
