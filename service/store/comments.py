@@ -314,21 +314,12 @@ class CommentStore:
                     records = [r for r in self._records(ids) if r is not None]
                     texts = sum(int(pipe.hlen(self._keys.audit_text(i))) for i in ids)
                     pipe.multi()
-                    queue_entries = 0
                     for record in records:
-                        for index in self._index_keys(record):
-                            pipe.zrem(index, record.id)
-                            queue_entries += 1
-                        if record.thread_id:
-                            pipe.zrem(self._keys.thread(record.thread_id), record.id)
-                    for comment_id in ids:
-                        pipe.delete(
-                            self._keys.comment(comment_id),
-                            self._keys.claim(comment_id),
-                            self._keys.audit_text(comment_id),
-                        )
-                        pipe.zrem(self._keys.comments_by_time(), comment_id)
+                        self._forget(pipe, record)
+                    for comment_id in ids:  # an index entry whose record is already gone leaves too
+                        pipe.delete(self._keys.audit_text(comment_id))
                     pipe.delete(author_key, self._keys.author_counts(author_id))
+                    queue_entries = sum(len(self._index_keys(record)) for record in records)
                     labels = also(pipe, ids) if also is not None else 0
                     pipe.execute()
                     return Erased(len(records), queue_entries, labels, texts)
@@ -376,6 +367,7 @@ class CommentStore:
             pipe.zrem(self._keys.author(record.author.id), record.id)
         self._count(pipe, record, -1)
         pipe.delete(self._keys.comment(record.id), self._keys.claim(record.id), self._keys.audit_text(record.id))
+        pipe.zrem(self._keys.comments_by_time(), record.id)
 
     def claim(self, comment_id: str, moderator: str, seconds: int) -> Claim:
         """Claim a pending item for `seconds`, or renew the caller's claim."""
