@@ -12,7 +12,7 @@ from flask_openapi3.models.info import Info
 from flask_openapi3.openapi import OpenAPI
 
 from service import observability, rate_limit
-from service.api import admin, audit, authors, comments, context, coral, errors, guard, health, queue, workspace
+from service.api import admin, audit, authors, comments, context, coral, errors, events, guard, health, queue, workspace
 from service.api.perspective import api as perspective
 from service.api.schemas import ErrorResponse
 from service.config import Settings
@@ -26,6 +26,7 @@ from service.store import connection
 from service.store.audit import AuditLog
 from service.store.cache import VerdictCache
 from service.store.comments import CommentStore
+from service.store.events import EventLog
 from service.store.feedback import FeedbackStore
 from service.store.rules import RulesStore
 
@@ -111,6 +112,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> OpenAPI:
         FeedbackStore(client, keys),
         rules,
         AuditLog(client, keys),
+        EventLog(client, keys),
         claim_seconds=settings.claim_seconds,
         undo_seconds=settings.undo_seconds,
     )
@@ -122,7 +124,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> OpenAPI:
 
     guard.init_app(app)
     errors.register(app)
-    for blueprint in (health.bp, comments.bp, queue.bp, authors.bp, audit.bp, admin.bp):
+    for blueprint in (health.bp, comments.bp, queue.bp, authors.bp, events.bp, audit.bp, admin.bp):
         app.register_api(blueprint)
     # Perspective's contract, not ours: its own errors and discovery document, outside our OpenAPI document.
     app.register_blueprint(perspective.bp)

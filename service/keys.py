@@ -103,6 +103,10 @@ class Keys:
         (`YYYY-MM-DDTHH`, UTC): the automated side of the transparency report."""
         return f"{self.prefix}transparency:{site}:{hour}"
 
+    def events(self) -> str:
+        """Stream of what happened to comments (held, rejected, decided, reopened), for GET /v1/events."""
+        return f"{self.prefix}events"
+
     def feedback(self) -> str:
         """Stream of labels from the site's moderators: Perspective suggestscore calls and queue decisions."""
         return f"{self.prefix}feedback"

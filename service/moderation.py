@@ -8,6 +8,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from redis.client import Pipeline
+
 from service.categories import CONSPIRACY, TOXICITY_CATEGORIES
 from service.decisions import DEFAULT_SITE, WORDLIST, decide
 from service.errors import Claimed, Conflict, Forbidden, NotFound
@@ -29,6 +31,7 @@ from service.store.comments import (
     audit_entry,
     reopen_entry,
 )
+from service.store.events import EventLog, EventType
 from service.store.feedback import Feedback, FeedbackStore
 from service.timestamps import epoch_ms, now_rfc3339
 
@@ -123,6 +126,7 @@ class ModerationService:
         feedback: FeedbackStore,
         rules: RulesCache,
         audit: AuditLog,
+        events: EventLog,
         *,
         claim_seconds: int = 300,
         undo_seconds: int = 300,
@@ -133,6 +137,7 @@ class ModerationService:
         self.feedback = feedback
         self.rules = rules
         self.audit = audit
+        self.events = events
         self.claim_seconds = claim_seconds
         self.undo_seconds = undo_seconds
         self.observe_decision: Callable[[str, str], None] = lambda site, decision: None
@@ -208,11 +213,20 @@ class ModerationService:
             )
             risk = rules.policy(site).risk(verdict.decision, verdict.scores, verdict.flags)
             try:
-                self.comments.save(record, text_sha256, risk, current.record.version if current else 0)
+                self.comments.save(
+                    record, text_sha256, risk, current.record.version if current else 0, also=self._held_event(record)
+                )
             except VersionConflict:
                 continue
             return record, current is None
         raise Conflict("the comment is being changed by another request; retry", field="id")
+
+    def _held_event(self, record: CommentRecord) -> Callable[[Pipeline], None] | None:
+        """The event a stored comment's verdict gives: held for review, or rejected by the policy; none for allow."""
+        kind = {Decision.REVIEW: EventType.HELD, Decision.REJECT: EventType.REJECTED}.get(record.verdict.decision)
+        if kind is None:
+            return None
+        return lambda pipe: self.events.add_to(pipe, kind, record)
 
     def get(self, comment_id: str, sites: Sites = None) -> CommentRecord:
         stored = self.comments.get(comment_id)
@@ -250,11 +264,16 @@ class ModerationService:
             }
         )
         labels = decision_feedback(decided)
+
+        def also(pipe: Pipeline) -> None:
+            self.feedback.add_to(pipe, labels)
+            self.events.add_to(pipe, EventType.DECIDED, decided)
+
         try:
             return self.comments.decide(
                 decided,
                 audit_entry(current, decided),
-                also=lambda pipe: self.feedback.add_to(pipe, labels),
+                also=also,
                 claims_bind=not moderator.admin,
             )
         except NotPending as exc:
@@ -280,12 +299,13 @@ class ModerationService:
         now = now_rfc3339()
         reopened = current.model_copy(update={"status": Status.PENDING, "moderation": None, "updated_at": now})
         labels = self.feedback.decision_labels(comment_id, current.moderation.decided_at)
+
+        def also(pipe: Pipeline) -> None:
+            self.feedback.withdraw_in(pipe, labels)
+            self.events.add_to(pipe, EventType.REOPENED, reopened)
+
         try:
-            return self.comments.reopen(
-                reopened,
-                reopen_entry(current, moderator.name, now),
-                also=lambda pipe: self.feedback.withdraw_in(pipe, labels),
-            )
+            return self.comments.reopen(reopened, reopen_entry(current, moderator.name, now), also=also)
         except NotPending as exc:
             raise Conflict(f"comment {comment_id!r} is {exc.status.value}, not decided", field="id") from None
         except KeyError:
@@ -319,7 +339,12 @@ class ModerationService:
     def erase_author(self, author_id: str) -> Erased:
         """The GDPR erasure of one commenter: their comments, queue entries, feedback labels and the text of their
         audit entries go; each decision's bare facts (who, when, what, why) stay."""
-        erased = self.comments.erase_author(author_id, also=self.feedback.erase_in)
+
+        def also(pipe: Pipeline, comment_ids: list[str]) -> int:
+            self.events.erase_in(pipe, comment_ids)
+            return self.feedback.erase_in(pipe, comment_ids)
+
+        erased = self.comments.erase_author(author_id, also=also)
         if erased.comments == 0 and erased.audit_texts == 0:
             raise NotFound(f"no comment by author {author_id!r}", field="author_id")
         return erased

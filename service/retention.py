@@ -1,8 +1,9 @@
 """Retention: what the service keeps of comments no longer than MODERATION_RETENTION_DAYS, swept by the worker.
 
 A sweep removes the comments no moderator still has to decide whose record last changed before the cutoff (as an
-author's erasure removes them), the feedback labels written before it, and the text audit entries before it quote;
-the audit entries' bare facts stay. One worker sweeps at a time, across replicas, under a lock in Redis.
+author's erasure removes them), the feedback labels and events written before it, and the text audit entries
+before it quote; the audit entries' bare facts stay. One worker sweeps at a time, across replicas, under a lock
+in Redis.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from service.config import Settings
 from service.keys import Keys
 from service.store.audit import AuditLog
 from service.store.comments import CommentStore
+from service.store.events import EventLog
 from service.store.feedback import FeedbackStore
 
 _log = logging.getLogger(__name__)
@@ -31,6 +33,7 @@ class Swept:
     comments: int
     feedback_labels: int
     audit_texts: int
+    events: int
 
 
 def sweep(client: redis.Redis, keys: Keys, days: int, now_ms: int | None = None) -> Swept:
@@ -40,6 +43,7 @@ def sweep(client: redis.Redis, keys: Keys, days: int, now_ms: int | None = None)
         comments=CommentStore(client, keys).expire_before(cutoff),
         feedback_labels=FeedbackStore(client, keys).trim_before(cutoff),
         audit_texts=AuditLog(client, keys).drop_texts_before(cutoff),
+        events=EventLog(client, keys).trim_before(cutoff),
     )
 
 

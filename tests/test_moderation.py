@@ -20,6 +20,7 @@ from service.scoring.engine import ScoringEngine
 from service.store.audit import AuditLog
 from service.store.cache import VerdictCache
 from service.store.comments import CommentStore, NotPending, audit_entry
+from service.store.events import EventLog
 from service.store.feedback import Feedback, FeedbackStore
 from service.store.rules import RulesStore
 
@@ -47,6 +48,7 @@ def _service(engine: ScoringEngine, client: redis.Redis, keys: Keys) -> Moderati
         FeedbackStore(client, keys),
         RulesCache(RulesStore(client, keys), engine.policy, {}, refresh_seconds=0.0),
         AuditLog(client, keys),
+        EventLog(client, keys),
     )
 
 

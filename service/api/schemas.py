@@ -497,3 +497,25 @@ class TransparencyOut(BaseModel):
     human: dict[str, Any] = Field(description="Moderators' decisions, by action, reason and flagged category")
     overturned: dict[str, Any] = Field(description="How often a moderator approved what the policy had held")
     time_to_decision_seconds: dict[str, Any] = Field(description="From the hold to the decision: median and p90")
+
+
+class EventsQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    after: str | None = Field(
+        default=None, pattern=r"^[0-9]{1,20}-[0-9]{1,20}$", description="The last event id already read"
+    )
+    limit: int = Field(default=100, ge=1, le=1000)
+    site: str | None = Field(default=None, pattern=ID_PATTERN, description="Only this site's events")
+
+
+class EventOut(BaseModel):
+    id: str = Field(description="Ordered; pass the last one read as `after`")
+    type: Literal["comment.held", "comment.rejected", "comment.decided", "comment.reopened"]
+    created_at: str
+    comment: CommentRecord
+
+
+class EventsOut(BaseModel):
+    events: list[EventOut]
+    next_after: str | None = Field(description="The `after` of the next call: the last event's id, or yours again")

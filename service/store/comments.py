@@ -183,8 +183,16 @@ class CommentStore:
         if record.thread_id:
             pipe.zadd(self._keys.thread(record.thread_id), {record.id: written})
 
-    def save(self, record: CommentRecord, text_sha256: str, risk: float, expected_version: int) -> None:
-        """Write a new version; raise VersionConflict if someone else wrote first."""
+    def save(
+        self,
+        record: CommentRecord,
+        text_sha256: str,
+        risk: float,
+        expected_version: int,
+        also: Callable[[Pipeline], None] | None = None,
+    ) -> None:
+        """Write a new version; raise VersionConflict if someone else wrote first. `also` queues more commands in
+        the same transaction (the event that reports it)."""
         key = self._keys.comment(record.id)
         rank = self.next_rank(risk) if record.status is Status.PENDING else None
         with self._redis.pipeline(transaction=True) as pipe:
@@ -212,6 +220,8 @@ class CommentStore:
                     pipe.hset(key, "rank", repr(rank))
                     for index in self._index_keys(record):
                         pipe.zadd(index, {record.id: rank})
+                if also is not None:
+                    also(pipe)
                 pipe.execute()
             except redis.WatchError:
                 raise VersionConflict(record.id) from None

@@ -1,0 +1,101 @@
+"""The event log: what happened to comments, for the site's systems (`GET /v1/events`).
+
+Each event is appended in the same transaction as the change it reports, by whoever makes the change, so the log
+never shows a change that did not happen nor misses one that did. An event's id is its stream entry id: ordered,
+and the cursor a reader passes back (`after`).
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import Any
+
+import redis
+from redis.client import Pipeline
+
+from service.keys import Keys
+from service.schemas import CommentRecord
+from service.timestamps import now_rfc3339
+
+
+class EventType(StrEnum):
+    HELD = "comment.held"  # the policy held a new or edited comment for review
+    REJECTED = "comment.rejected"  # the policy rejected it without a person (it waits in the queue for one)
+    DECIDED = "comment.decided"  # a moderator approved or rejected it
+    REOPENED = "comment.reopened"  # a moderator undid a decision
+
+
+def _public(record: CommentRecord) -> dict[str, Any]:
+    """The record as the API shows it, less the verdict cache's own bookkeeping."""
+    document = record.model_dump(mode="json")
+    document["verdict"].pop("cached", None)
+    return document
+
+
+def _after(entry_id: str) -> str:
+    milliseconds, sequence = entry_id.split("-")
+    return f"{milliseconds}-{int(sequence) + 1}"
+
+
+class EventLog:
+    def __init__(self, client: redis.Redis, keys: Keys) -> None:
+        self._redis = client
+        self._keys = keys
+
+    def add_to(self, pipe: Pipeline, kind: EventType, record: CommentRecord) -> None:
+        """Queue an event on the caller's transaction: it is written exactly when the change is."""
+        fields: dict[str, str] = {
+            "type": kind.value,
+            "created_at": now_rfc3339(),
+            "site": record.site,
+            "comment_id": record.id,
+            "comment": json.dumps(_public(record)),
+        }
+        pipe.xadd(self._keys.events(), fields)  # type: ignore[arg-type]
+
+    def read(self, after: str | None, limit: int, sites: frozenset[str] | None) -> list[dict[str, Any]]:
+        """Up to `limit` events after the id `after` (from the start without), oldest first, of `sites` only."""
+        low = _after(after) if after else "-"
+        found: list[dict[str, Any]] = []
+        while len(found) < limit:
+            batch: list[tuple[str, dict[str, str]]] = self._redis.xrange(  # type: ignore[assignment]
+                self._keys.events(), min=low, max="+", count=max(limit, 100)
+            )
+            for entry_id, fields in batch:
+                if sites is None or fields.get("site") in sites:
+                    found.append(
+                        {
+                            "id": entry_id,
+                            "type": fields["type"],
+                            "created_at": fields["created_at"],
+                            "comment": json.loads(fields["comment"]),
+                        }
+                    )
+                    if len(found) == limit:
+                        break
+            if len(batch) < max(limit, 100):
+                break
+            low = _after(batch[-1][0])
+        return found
+
+    def erase_in(self, pipe: Pipeline, comment_ids: list[str]) -> None:
+        """Queue the deletion of every event about these comments on the caller's transaction (an erasure's): each
+        carries its comment's text. The whole log is read: erasure is rare."""
+        wanted = set(comment_ids)
+        doomed: list[str] = []
+        low = "-"
+        while wanted:
+            batch: list[tuple[str, dict[str, str]]] = self._redis.xrange(  # type: ignore[assignment]
+                self._keys.events(), min=low, max="+", count=1000
+            )
+            doomed += [entry_id for entry_id, fields in batch if fields.get("comment_id") in wanted]
+            if len(batch) < 1000:
+                break
+            low = _after(batch[-1][0])
+        if doomed:
+            pipe.xdel(self._keys.events(), *doomed)
+
+    def trim_before(self, cutoff_ms: int) -> int:
+        """Remove the events written before `cutoff_ms` (retention); returns how many."""
+        return int(self._redis.xtrim(self._keys.events(), minid=f"{cutoff_ms}-0", approximate=False))
