@@ -217,7 +217,7 @@ class Settings(BaseSettings):
     coral_queue_copy: bool = Field(default=False, validation_alias="MODERATION_CORAL_QUEUE_COPY")
     # Retention: decided comments, feedback labels and audit texts older than this many days are removed by the
     # worker (`moderation worker`), which looks every `worker_interval_seconds`. Unset: kept until erased.
-    retention_days: int | None = Field(default=None, ge=1, le=36_500, validation_alias="MODERATION_RETENTION_DAYS")
+    retention_days: int | None = Field(default=None, ge=1, le=3650, validation_alias="MODERATION_RETENTION_DAYS")
     worker_interval_seconds: float = Field(
         default=3600.0, gt=0, le=86_400, validation_alias="MODERATION_WORKER_INTERVAL_SECONDS"
     )

@@ -344,7 +344,12 @@ class ModerationService:
             self.events.erase_in(pipe, comment_ids)
             return self.feedback.erase_in(pipe, comment_ids)
 
-        erased = self.comments.erase_author(author_id, also=also)
+        try:
+            erased = self.comments.erase_author(author_id, also=also)
+        except VersionConflict:
+            raise Conflict(
+                f"the comments of author {author_id!r} kept changing during the erasure; retry", field="author_id"
+            ) from None
         if erased.comments == 0 and erased.audit_texts == 0:
             raise NotFound(f"no comment by author {author_id!r}", field="author_id")
         return erased

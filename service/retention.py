@@ -12,6 +12,7 @@ import json
 import logging
 import threading
 import time
+import uuid
 from dataclasses import asdict, dataclass
 
 import redis
@@ -25,6 +26,7 @@ from service.store.feedback import FeedbackStore
 
 _log = logging.getLogger(__name__)
 DAY_MS = 24 * 3600 * 1000
+_RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
 
 
 @dataclass(frozen=True)
@@ -52,12 +54,14 @@ def sweep_once(client: redis.Redis, keys: Keys, settings: Settings) -> Swept | N
     if settings.retention_days is None:
         return None
     lock_seconds = max(60, int(settings.worker_interval_seconds))
-    if not client.set(keys.retention_lock(), "1", nx=True, ex=lock_seconds):
+    token = uuid.uuid4().hex
+    if not client.set(keys.retention_lock(), token, nx=True, ex=lock_seconds):
         return None
     try:
         swept = sweep(client, keys, settings.retention_days)
     finally:
-        client.delete(keys.retention_lock())
+        # Only our own lock: a sweep that outlived it must not free another worker's.
+        client.eval(_RELEASE, 1, keys.retention_lock(), token)
     _log.info("retention sweep %s", json.dumps(asdict(swept)))
     return swept
 

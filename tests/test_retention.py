@@ -113,3 +113,20 @@ def test_worker_once_command(redis_server: LocalRedis, redis_client: redis.Redis
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.splitlines()[-1])["comments"] == 1
     assert store.get("old-published") is None
+
+
+def test_a_record_changed_after_the_index_was_read_stays(redis_client: redis.Redis) -> None:
+    """The index says 40 days old, the record (rewritten since, as a decision or an edit in flight) says now."""
+    store = CommentStore(redis_client, KEYS)
+    record = aged(store, "young-again", 0)
+    redis_client.zadd(KEYS.comments_by_time(), {record.id: NOW_MS - 40 * DAY_MS})
+    assert sweep(redis_client, KEYS, days=30, now_ms=NOW_MS).comments == 0
+    assert store.get(record.id) is not None
+
+
+def test_the_lock_of_another_worker_is_not_released(redis_client: redis.Redis) -> None:
+    settings = Settings.model_validate({"MODERATION_RETENTION_DAYS": "30"})
+    assert sweep_once(redis_client, KEYS, settings) is not None
+    redis_client.set(KEYS.retention_lock(), "another-worker", ex=60)
+    assert sweep_once(redis_client, KEYS, settings) is None
+    assert redis_client.get(KEYS.retention_lock()) == "another-worker"

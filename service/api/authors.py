@@ -18,7 +18,7 @@ bp = APIBlueprint(
 
 
 @bp.get(
-    "/<author_id>",
+    "/<path:author_id>",
     summary="An author's history: comments by status, rejection rate, reasons, and the latest 20 comments",
     description="`author_id` is the `author.id` the site sent with its comments. A key limited to sites sees only "
     "those sites' comments and counts. 404 when there is none.",
@@ -41,11 +41,11 @@ def author(path: AuthorPath) -> Response:
 
 
 @bp.delete(
-    "/<author_id>",
+    "/<path:author_id>",
     summary="Erase an author (GDPR): comments, queue entries, feedback labels and the text of their audit entries",
     description="The audit stream keeps the bare fact of each decision on their comments (who decided, when, what, "
     "with which reason code). Answers what was removed; 404 when the service holds nothing of the author.",
-    responses=responses({200: AuthorErasedOut}, 401, 403, 404, 422, 503),
+    responses=responses({200: AuthorErasedOut}, 401, 403, 404, 409, 422, 503),
 )
 @requires(Role.ADMIN)
 def erase(path: AuthorPath) -> Response:

@@ -20,6 +20,7 @@ from service.config import Settings
 from service.decisions import DEFAULT_SITE
 from service.ids import clean_id, site_of_community
 from service.store.connection import unavailable_as_503
+from service.timestamps import now_rfc3339
 
 bp = Blueprint("coral", __name__)
 
@@ -47,7 +48,10 @@ def moderate() -> Response:
     with unavailable_as_503():
         (verdict,) = service.verdicts([text], [site])
         reply = coral.answer(verdict, service.rules.current().policy(site), settings.coral_hold_status)
-        if reply is not None and settings.coral_queue_copy:
+        if reply is None or not settings.coral_queue_copy:
+            # Not stored: counted here for the transparency report, as storing it would have counted it.
+            service.comments.count_policy_decision(verdict, now_rfc3339())
+        else:
             service.submit(
                 {
                     "id": coral.comment_key(sent, text),

@@ -11,8 +11,9 @@ from flask import current_app
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from service.ids import ID_PATTERN
-from service.schemas import Author, CommentRecord, QueueItem, Reason, Verdict
+from service.schemas import CommentRecord, QueueItem, Reason, Verdict
 from service.scoring.normalize import has_visible_text
+from service.store.streams import is_stream_id
 
 _METADATA_MAX_BYTES = 4096
 # RFC 3339 section 5.6 date-time: full-date "T" full-time, with seconds and a zone.
@@ -39,12 +40,19 @@ class _Body(BaseModel):
 _SITE_DESCRIPTION = "The site the comment belongs to, whose policy and word lists decide; default `default`"
 
 
+class AuthorIn(_Body):
+    id: str | None = Field(
+        default=None, min_length=1, max_length=128, description="The site's id for the commenter: their history"
+    )
+    name: str | None = Field(default=None, max_length=200)
+
+
 class CommentIn(_Body):
     id: str = Field(pattern=ID_PATTERN, description="The site's id for the comment; the idempotency key")
     site: str | None = Field(default=None, pattern=ID_PATTERN, description=_SITE_DESCRIPTION)
     text: str = Field(min_length=1, description="The comment as written (at most MODERATION_MAX_TEXT_CHARS)")
     thread_id: str | None = Field(default=None, pattern=ID_PATTERN)
-    author: Author | None = None
+    author: AuthorIn | None = None
     parent_id: str | None = Field(default=None, pattern=ID_PATTERN)
     created_at: str | None = Field(
         default=None,
@@ -105,7 +113,9 @@ class ErrorResponse(BaseModel):
 
 class DecisionIn(_Body):
     action: Literal["approve", "reject"]
-    note: str | None = Field(default=None, max_length=2000, description="For the moderators; not shown to anyone else")
+    note: str | None = Field(
+        default=None, max_length=2000, description="For the moderators; the site's backend reads it in the record too"
+    )
     reason: Reason | None = Field(default=None, description="Coral Talk's reason code")
     legal_grounds: str | None = Field(
         default=None, max_length=2000, description="The law or term of service a removal rests on"
@@ -412,9 +422,18 @@ def parse_moment(value: str | None) -> datetime | None:
     if not _RFC3339.fullmatch(value):
         raise ValueError("not an RFC 3339 timestamp (e.g. 2026-04-24T10:00:00Z)")
     try:
-        return datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
     except ValueError:
         raise ValueError("not a valid date and time") from None
+    if moment.timestamp() < 0:
+        raise ValueError("before 1970-01-01T00:00:00Z, when the service's records begin")
+    return moment
+
+
+def check_stream_id(value: str | None) -> str | None:
+    if value is not None and not is_stream_id(value):
+        raise ValueError("not an id this service returned")
+    return value
 
 
 class AuditQuery(BaseModel):
@@ -427,6 +446,7 @@ class AuditQuery(BaseModel):
     action: Literal["approve", "reject", "reopen"] | None = None
     limit: int = Field(default=100, ge=1, le=1000)
     cursor: str | None = Field(default=None, pattern=r"^[0-9]{1,20}-[0-9]{1,20}$", description="next_cursor")
+    _cursor = field_validator("cursor")(check_stream_id)
     format: Literal["json", "jsonl"] = Field(
         default="json", description="`jsonl`: every matching entry as JSON Lines, without paging"
     )
@@ -507,6 +527,8 @@ class EventsQuery(BaseModel):
     )
     limit: int = Field(default=100, ge=1, le=1000)
     site: str | None = Field(default=None, pattern=ID_PATTERN, description="Only this site's events")
+
+    _after = field_validator("after")(check_stream_id)
 
 
 class EventOut(BaseModel):

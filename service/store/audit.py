@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 import redis
 
 from service.keys import Keys
+from service.store.streams import after, first_at, last_before
 from service.timestamps import epoch_ms
 
 _CHUNK = 500
@@ -51,20 +52,16 @@ class AuditFilter:
         )
 
 
-def _after(entry_id: str) -> str:
-    milliseconds, sequence = entry_id.split("-")
-    return f"{milliseconds}-{int(sequence) + 1}"
-
 
 class AuditLog:
     def __init__(self, client: redis.Redis, keys: Keys) -> None:
         self._redis = client
         self._keys = keys
 
-    def entries(self, where: AuditFilter, after: str | None = None) -> Iterator[dict[str, str]]:
-        """Matching entries oldest first, from after the stream id `after`, read `_CHUNK` at a time."""
-        low = _after(after) if after else (f"{where.start_ms}-0" if where.start_ms is not None else "-")
-        high = f"{where.end_ms - 1}-18446744073709551615" if where.end_ms is not None else "+"
+    def entries(self, where: AuditFilter, cursor: str | None = None) -> Iterator[dict[str, str]]:
+        """Matching entries oldest first, from after the stream id `cursor`, read `_CHUNK` at a time."""
+        low = after(cursor) if cursor else (first_at(where.start_ms) if where.start_ms is not None else "-")
+        high = last_before(where.end_ms) if where.end_ms is not None else "+"
         while True:
             batch: list[tuple[str, dict[str, str]]] = self._redis.xrange(  # type: ignore[assignment]
                 self._keys.audit(), min=low, max=high, count=_CHUNK
@@ -73,15 +70,15 @@ class AuditLog:
             yield from with_audit_text(self._redis, self._keys, kept)
             if len(batch) < _CHUNK:
                 return
-            low = _after(batch[-1][0])
+            low = after(batch[-1][0])
 
     def drop_texts_before(self, cutoff_ms: int) -> int:
         """Remove what audit entries older than `cutoff_ms` quote (their bare facts stay); returns how many. Goes on
         from where the last sweep stopped."""
         mark_key = self._keys.retention_audit_mark()
         mark: str | None = self._redis.get(mark_key)  # type: ignore[assignment]
-        low = _after(mark) if mark else "-"
-        high = f"{cutoff_ms - 1}-18446744073709551615"
+        low = after(mark) if mark else "-"
+        high = last_before(cutoff_ms)
         dropped = 0
         while True:
             batch: list[tuple[str, dict[str, str]]] = self._redis.xrange(  # type: ignore[assignment]
@@ -95,11 +92,11 @@ class AuditLog:
                     pipe.hdel(self._keys.audit_text(fields.get("comment_id", "")), fields["text_ref"])
             pipe.set(mark_key, batch[-1][0])
             dropped += sum(int(n) for n in pipe.execute()[:-1])
-            low = _after(batch[-1][0])
+            low = after(batch[-1][0])
 
-    def page(self, where: AuditFilter, limit: int, after: str | None) -> tuple[list[dict[str, str]], str | None]:
+    def page(self, where: AuditFilter, limit: int, cursor: str | None) -> tuple[list[dict[str, str]], str | None]:
         found: list[dict[str, str]] = []
-        for entry in self.entries(where, after):
+        for entry in self.entries(where, cursor):
             if len(found) == limit:
                 return found, found[-1]["id"]
             found.append(entry)

@@ -22,7 +22,7 @@ from redis.client import Pipeline
 
 from service.errors import BadRequest
 from service.keys import Keys
-from service.schemas import QUEUE_STATUSES, CommentRecord, QueueItem, Status
+from service.schemas import QUEUE_STATUSES, CommentRecord, QueueItem, Status, Verdict
 from service.store.audit import with_audit_text
 from service.timestamps import epoch_ms, from_epoch_ms
 
@@ -166,11 +166,20 @@ class CommentStore:
 
     def _count_policy_decision(self, pipe: Pipeline, record: CommentRecord) -> None:
         """Every scoring of a new or edited comment is a decision the policy took without a person."""
-        key = self._keys.policy_decisions(record.site, record.updated_at[:13])
-        pipe.hincrby(key, f"decision:{record.verdict.decision.value}", 1)
-        for flag in record.verdict.flags:
+        self._queue_policy_count(pipe, record.verdict, record.updated_at)
+
+    def _queue_policy_count(self, pipe: Pipeline, verdict: Verdict, at: str) -> None:
+        key = self._keys.policy_decisions(verdict.site, at[:13])
+        pipe.hincrby(key, f"decision:{verdict.decision.value}", 1)
+        for flag in verdict.flags:
             pipe.hincrby(key, f"flag:{flag}", 1)
         pipe.expire(key, POLICY_COUNTS_TTL_SECONDS)
+
+    def count_policy_decision(self, verdict: Verdict, at: str) -> None:
+        """Count a decision the policy took on a comment this service does not store (Coral's phase)."""
+        with self._redis.pipeline(transaction=True) as pipe:
+            self._queue_policy_count(pipe, verdict, at)
+            pipe.execute()
 
     def _index_thread_and_author(self, pipe: Pipeline, previous: CommentRecord | None, record: CommentRecord) -> None:
         written = epoch_ms(record.created_at)
@@ -329,7 +338,9 @@ class CommentStore:
                     for comment_id in ids:  # an index entry whose record is already gone leaves too
                         pipe.delete(self._keys.audit_text(comment_id))
                     pipe.delete(author_key, self._keys.author_counts(author_id))
-                    queue_entries = sum(len(self._index_keys(record)) for record in records)
+                    queue_entries = sum(
+                        len(self._index_keys(record)) for record in records if record.status is not Status.PUBLISHED
+                    )
                     labels = also(pipe, ids) if also is not None else 0
                     pipe.execute()
                     return Erased(len(records), queue_entries, labels, texts)
@@ -354,18 +365,24 @@ class CommentStore:
                 try:
                     pipe.watch(*[self._keys.comment(i) for i in ids])  # type: ignore[no-untyped-call]
                     records = dict(zip(ids, self._records(ids), strict=True))
+                    batch_kept = batch_removed = 0
                     pipe.multi()
                     for comment_id, record in records.items():
-                        if record is not None and record.status is Status.PENDING:
-                            kept += 1
+                        # Read after WATCH: a record decided or edited since the index was read is young again.
+                        if record is not None and (
+                            record.status is Status.PENDING or epoch_ms(record.updated_at) >= cutoff_ms
+                        ):
+                            batch_kept += 1
                             continue
                         if record is not None:
                             self._forget(pipe, record)
-                            removed += 1
+                            batch_removed += 1
                         pipe.zrem(by_time, comment_id)
                     pipe.execute()
                 except redis.WatchError:
                     continue  # a record changed meanwhile: read the batch again
+                kept += batch_kept
+                removed += batch_removed
 
     def _forget(self, pipe: Pipeline, record: CommentRecord) -> None:
         """Queue the removal of one record and every trace of it: indexes, claim, counts, audit texts."""

@@ -16,6 +16,7 @@ from redis.client import Pipeline
 
 from service.keys import Keys
 from service.schemas import CommentRecord
+from service.store.streams import after, first_at
 from service.timestamps import now_rfc3339
 
 
@@ -32,10 +33,6 @@ def _public(record: CommentRecord) -> dict[str, Any]:
     document["verdict"].pop("cached", None)
     return document
 
-
-def _after(entry_id: str) -> str:
-    milliseconds, sequence = entry_id.split("-")
-    return f"{milliseconds}-{int(sequence) + 1}"
 
 
 class EventLog:
@@ -54,9 +51,9 @@ class EventLog:
         }
         pipe.xadd(self._keys.events(), fields)  # type: ignore[arg-type]
 
-    def read(self, after: str | None, limit: int, sites: frozenset[str] | None) -> list[dict[str, Any]]:
-        """Up to `limit` events after the id `after` (from the start without), oldest first, of `sites` only."""
-        low = _after(after) if after else "-"
+    def read(self, cursor: str | None, limit: int, sites: frozenset[str] | None) -> list[dict[str, Any]]:
+        """Up to `limit` events after the id `cursor` (from the start without), oldest first, of `sites` only."""
+        low = after(cursor) if cursor else "-"
         found: list[dict[str, Any]] = []
         while len(found) < limit:
             batch: list[tuple[str, dict[str, str]]] = self._redis.xrange(  # type: ignore[assignment]
@@ -76,7 +73,7 @@ class EventLog:
                         break
             if len(batch) < max(limit, 100):
                 break
-            low = _after(batch[-1][0])
+            low = after(batch[-1][0])
         return found
 
     def erase_in(self, pipe: Pipeline, comment_ids: list[str]) -> None:
@@ -92,10 +89,10 @@ class EventLog:
             doomed += [entry_id for entry_id, fields in batch if fields.get("comment_id") in wanted]
             if len(batch) < 1000:
                 break
-            low = _after(batch[-1][0])
+            low = after(batch[-1][0])
         if doomed:
             pipe.xdel(self._keys.events(), *doomed)
 
     def trim_before(self, cutoff_ms: int) -> int:
         """Remove the events written before `cutoff_ms` (retention); returns how many."""
-        return int(self._redis.xtrim(self._keys.events(), minid=f"{cutoff_ms}-0", approximate=False))
+        return int(self._redis.xtrim(self._keys.events(), minid=first_at(cutoff_ms), approximate=False))

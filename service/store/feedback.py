@@ -17,6 +17,7 @@ import redis
 from redis.client import Pipeline
 
 from service.keys import Keys
+from service.store.streams import after, first_at
 from service.timestamps import epoch_ms, now_rfc3339
 
 SOURCES = ("suggestscore", "queue")
@@ -82,11 +83,6 @@ def _parse(stored: dict[str, str]) -> Feedback:
     )
 
 
-def _after(entry_id: str) -> str:
-    """The least stream id above `entry_id` (XRANGE's exclusive `(` needs Redis 6.2; this works on any)."""
-    milliseconds, sequence = entry_id.split("-")
-    return f"{milliseconds}-{int(sequence) + 1}"
-
 
 class FeedbackStore:
     def __init__(self, client: redis.Redis, keys: Keys) -> None:
@@ -113,7 +109,7 @@ class FeedbackStore:
 
         Stream ids carry Redis's clock; the stamp is the service's. The search starts a minute before the stamp, so
         a small skew between the two clocks does not hide them."""
-        low = f"{max(0, epoch_ms(decided_at) - _CLOCK_SKEW_MS)}-0"
+        low = first_at(epoch_ms(decided_at) - _CLOCK_SKEW_MS)
         found: list[str] = []
         while True:
             batch: list[tuple[str, dict[str, str]]] = self._redis.xrange(  # type: ignore[assignment]
@@ -128,7 +124,7 @@ class FeedbackStore:
             ]
             if len(batch) < EXPORT_CHUNK:
                 return found
-            low = _after(batch[-1][0])
+            low = after(batch[-1][0])
 
     def withdraw_in(self, pipe: Pipeline, entry_ids: list[str]) -> None:
         """Queue the deletion of labels on the caller's pipeline (an undo's): the next export leaves them out."""
@@ -148,13 +144,13 @@ class FeedbackStore:
             doomed += [entry_id for entry_id, stored in batch if stored.get("comment_id") in wanted]
             if len(batch) < EXPORT_CHUNK:
                 break
-            low = _after(batch[-1][0])
+            low = after(batch[-1][0])
         self.withdraw_in(pipe, doomed)
         return len(doomed)
 
     def trim_before(self, cutoff_ms: int) -> int:
         """Remove every label written before `cutoff_ms` (by the stream's clock); returns how many."""
-        return int(self._redis.xtrim(self._keys.feedback(), minid=f"{cutoff_ms}-0", approximate=False))
+        return int(self._redis.xtrim(self._keys.feedback(), minid=first_at(cutoff_ms), approximate=False))
 
     def export(self, chunk: int = EXPORT_CHUNK, site: str | None = None) -> Iterator[Feedback]:
         """Every entry (of `site`, when given), oldest first, `chunk` at a time: a long stream is never held in
@@ -169,7 +165,7 @@ class FeedbackStore:
                     yield _parse(stored)
             if len(batch) < chunk:
                 return
-            low = _after(batch[-1][0])
+            low = after(batch[-1][0])
 
 
 def write_csv(entries: Iterable[Feedback], handle: TextIO) -> int:

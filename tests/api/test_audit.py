@@ -103,6 +103,9 @@ def test_audit_exports_json_lines(client: FlaskClient) -> None:
         ({"action": "delete"}, "action"),
         ({"limit": "0"}, "limit"),
         ({"cursor": "abc"}, "cursor"),
+        ({"cursor": "1-99999999999999999999"}, "cursor"),
+        ({"from": "1969-01-01T00:00:00Z"}, "from"),
+        ({"to": "1969-12-31T23:59:59Z"}, "to"),
     ],
 )
 def test_audit_bad_queries(client: FlaskClient, query: dict[str, str], field: str) -> None:
@@ -162,9 +165,19 @@ def test_transparency_figures_match_the_queue_built(client: FlaskClient) -> None
         ({"to": "2026-02-01T00:00:00Z"}, "from"),
         ({"from": "2026-01-01", "to": "2026-02-01T00:00:00Z"}, "from"),
         ({"from": "2026-01-01T00:00:00Z", "to": "2026-02-01T00:00:00Z", "site": "a b"}, "site"),
+        ({"from": "1969-06-01T00:00:00Z", "to": "1969-06-02T00:00:00Z"}, "from"),
     ],
 )
 def test_transparency_bad_periods(client: FlaskClient, query: dict[str, str], field: str) -> None:
     response = client.get("/v1/transparency", query_string=query, headers=auth("admin"))
     assert response.status_code == 422
     assert response.get_json()["error"]["field"] == field
+
+
+def test_the_largest_cursor_is_an_empty_page(client: FlaskClient) -> None:
+    build_queue(client)
+    assert audit_page(client, cursor="18446744073709551615-18446744073709551615") == {
+        "entries": [],
+        "next_cursor": None,
+    }
+    assert audit_page(client, to="1970-01-01T00:00:00.001Z")["entries"] == []

@@ -34,7 +34,7 @@ def everything_stored(redis_client: redis.Redis) -> str:
         else:
             value = kind
         dumped.append(f"{key} {json.dumps(value, default=str)}")
-    return "\n".join(dumped)
+    return "\n".join(sorted(dumped))
 
 
 def test_erasure_leaves_no_text_of_the_author(client: FlaskClient, redis_client: redis.Redis) -> None:
@@ -87,3 +87,23 @@ def test_erasure_of_an_unknown_author_is_404(client: FlaskClient, redis_client: 
     assert response.status_code == 404
     assert response.get_json()["error"]["field"] == "author_id"
     assert everything_stored(redis_client) == before
+
+
+def test_any_author_id_can_be_erased(client: FlaskClient) -> None:
+    for author_id in ("site/42", "mail:reader@example.org"):
+        submit(client, REJECT_TEXT, author={"id": author_id})
+        assert client.get(f"/v1/authors/{author_id}", headers=auth("moderator")).get_json()["total"] == 1
+        response = client.delete(f"/v1/authors/{author_id}", headers=auth("admin"))
+        assert response.status_code == 200, author_id
+        assert response.get_json()["removed"]["comments"] == 1
+
+
+def test_an_empty_author_id_is_refused(client: FlaskClient, redis_client: redis.Redis) -> None:
+    response = client.post(
+        "/v1/comments",
+        json={"id": "c-empty-author", "text": REJECT_TEXT, "author": {"id": ""}},
+        headers=auth("submitter"),
+    )
+    assert response.status_code == 422
+    assert response.get_json()["error"]["field"] == "author.id"
+    assert not redis_client.exists(f"{KEY_PREFIX}comment:c-empty-author")

@@ -13,6 +13,7 @@ import hmac
 import json
 import shutil
 import subprocess
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jsonschema
@@ -21,6 +22,7 @@ import redis
 from flask.testing import FlaskClient
 
 from service.schemas import Reason
+from tests.api.test_audit import stamp
 from tests.api.test_queue import REJECT_TEXT, REVIEW_TEXT
 from tests.conftest import KEY_PREFIX, ROOT, auth
 
@@ -257,3 +259,13 @@ def test_off_without_secrets(env: dict[str, str]) -> None:
 def test_oversized_body_is_413(client: FlaskClient) -> None:
     body, signature = signed(coral_request("x" * 300_000), [NEW_SECRET])
     assert post(client, body, signature).status_code == 413
+
+
+def test_the_phases_decisions_count_in_the_transparency_report(client: FlaskClient) -> None:
+    moderate(client, REJECT_TEXT)
+    moderate(client, BENIGN)
+    now = datetime.now(UTC)
+    period = {"from": stamp(now - timedelta(hours=1)), "to": stamp(now + timedelta(hours=1)), "site": "news"}
+    report = client.get("/v1/transparency", query_string=period, headers=auth("admin")).get_json()
+    assert report["automated"]["total"] == 2
+    assert report["automated"]["by_decision"]["allow"] == 1

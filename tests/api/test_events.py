@@ -73,7 +73,16 @@ def test_a_site_key_reads_its_own_sites_events(client: FlaskClient) -> None:
     assert len(read(client, auth("moderator"))["events"]) == 2
 
 
-@pytest.mark.parametrize(("query", "field"), [("after=abc", "after"), ("limit=0", "limit"), ("site=a%20b", "site")])
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("after=abc", "after"),
+        ("after=99999999999999999999-0", "after"),
+        ("after=1-99999999999999999999", "after"),
+        ("limit=0", "limit"),
+        ("site=a%20b", "site"),
+    ],
+)
 def test_bad_queries(client: FlaskClient, query: str, field: str) -> None:
     response = client.get(f"/v1/events?{query}", headers=auth("submitter"))
     assert response.status_code == 422
@@ -86,3 +95,10 @@ def test_erasure_removes_the_authors_events(client: FlaskClient, redis_client: r
     assert client.delete("/v1/authors/erased-reader", headers=auth("admin")).status_code == 200
     assert [e["comment"]["id"] for e in read(client)["events"]] == [other]
     assert mine not in str(redis_client.xrange(f"{KEY_PREFIX}events"))
+
+
+def test_after_the_largest_id_is_empty(client: FlaskClient) -> None:
+    submit(client, REJECT_TEXT)
+    last = "18446744073709551615-18446744073709551615"
+    assert read(client, after=last) == {"events": [], "next_after": last}
+    assert len(read(client, after="1-18446744073709551615")["events"]) == 1
