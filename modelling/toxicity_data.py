@@ -371,8 +371,8 @@ SOURCES: tuple[Source, ...] = (
         "Kennedy et al. 2020; CC BY 4.0 upstream",
         ("measuring-hate-speech.csv",),
         _measuring_hate,
-        # Half weight, as Gab's: their hate rows name a group beside a harm word with no contrasting twin, and at
-        # full weight they taught that a negated or kind sentence naming a group is an attack (run I).
+        # Half weight, as Gab's: their hate rows name a group beside a harm word with no contrasting twin. Run J
+        # (half) and run I (full) measured alike; see docs/training-log.md.
         weight=0.5,
         default=False,
         cap=8_000,
