@@ -84,7 +84,7 @@ def test_score_prints_a_json_verdict(tmp_path: Path, seed: dict[str, Any]) -> No
 def test_the_model_building_package_adds_train_and_eval(tmp_path: Path) -> None:
     result = run([*command(), "--help"], environment(tmp_path), timeout=60)
     assert result.returncode == 0, result.stderr
-    assert "{serve,score,fetch-models,train,eval,feedback}" in result.stdout
+    assert "{serve,score,worker,fetch-models,train,eval,feedback}" in result.stdout
 
 
 def test_without_the_model_building_package_the_serving_commands_remain(tmp_path: Path) -> None:
@@ -95,7 +95,7 @@ def test_without_the_model_building_package_the_serving_commands_remain(tmp_path
     )
     result = run([sys.executable, "-c", hide_and_run, "--help"], environment(tmp_path), timeout=60)
     assert result.returncode == 0, result.stderr
-    assert "{serve,score,fetch-models,feedback}" in result.stdout
+    assert "{serve,score,worker,fetch-models,feedback}" in result.stdout
     refused = run([sys.executable, "-c", hide_and_run, "train", "toxicity"], environment(tmp_path), timeout=60)
     assert refused.returncode == 2
     assert "invalid choice: 'train'" in refused.stderr

@@ -27,14 +27,6 @@ class EventType(StrEnum):
     REOPENED = "comment.reopened"  # a moderator undid a decision
 
 
-def _public(record: CommentRecord) -> dict[str, Any]:
-    """The record as the API shows it, less the verdict cache's own bookkeeping."""
-    document = record.model_dump(mode="json")
-    document["verdict"].pop("cached", None)
-    return document
-
-
-
 class EventLog:
     def __init__(self, client: redis.Redis, keys: Keys) -> None:
         self._redis = client
@@ -47,7 +39,7 @@ class EventLog:
             "created_at": now_rfc3339(),
             "site": record.site,
             "comment_id": record.id,
-            "comment": json.dumps(_public(record)),
+            "comment": record.model_dump_json(),
         }
         pipe.xadd(self._keys.events(), fields)  # type: ignore[arg-type]
 
