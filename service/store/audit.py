@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 import redis
 
 from service.keys import Keys
-from service.store.streams import after, first_at, last_before
+from service.store.streams import after, batches, first_at, last_before
 from service.timestamps import epoch_ms
 
 _CHUNK = 500
@@ -52,7 +52,6 @@ class AuditFilter:
         )
 
 
-
 class AuditLog:
     def __init__(self, client: redis.Redis, keys: Keys) -> None:
         self._redis = client
@@ -62,15 +61,9 @@ class AuditLog:
         """Matching entries oldest first, from after the stream id `cursor`, read `_CHUNK` at a time."""
         low = after(cursor) if cursor else (first_at(where.start_ms) if where.start_ms is not None else "-")
         high = last_before(where.end_ms) if where.end_ms is not None else "+"
-        while True:
-            batch: list[tuple[str, dict[str, str]]] = self._redis.xrange(  # type: ignore[assignment]
-                self._keys.audit(), min=low, max=high, count=_CHUNK
-            )
+        for batch in batches(self._redis, self._keys.audit(), low, high, _CHUNK):
             kept = [(entry_id, fields) for entry_id, fields in batch if where.keeps(fields)]
             yield from with_audit_text(self._redis, self._keys, kept)
-            if len(batch) < _CHUNK:
-                return
-            low = after(batch[-1][0])
 
     def drop_texts_before(self, cutoff_ms: int) -> int:
         """Remove what audit entries older than `cutoff_ms` quote (their bare facts stay); returns how many. Goes on

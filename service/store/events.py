@@ -16,7 +16,7 @@ from redis.client import Pipeline
 
 from service.keys import Keys
 from service.schemas import CommentRecord
-from service.store.streams import after, first_at
+from service.store.streams import after, batches, first_at
 from service.timestamps import now_rfc3339
 
 
@@ -47,10 +47,7 @@ class EventLog:
         """Up to `limit` events after the id `cursor` (from the start without), oldest first, of `sites` only."""
         low = after(cursor) if cursor else "-"
         found: list[dict[str, Any]] = []
-        while len(found) < limit:
-            batch: list[tuple[str, dict[str, str]]] = self._redis.xrange(  # type: ignore[assignment]
-                self._keys.events(), min=low, max="+", count=max(limit, 100)
-            )
+        for batch in batches(self._redis, self._keys.events(), low, count=max(limit, 100)):
             for entry_id, fields in batch:
                 if sites is None or fields.get("site") in sites:
                     found.append(
@@ -62,26 +59,19 @@ class EventLog:
                         }
                     )
                     if len(found) == limit:
-                        break
-            if len(batch) < max(limit, 100):
-                break
-            low = after(batch[-1][0])
+                        return found
         return found
 
     def erase_in(self, pipe: Pipeline, comment_ids: list[str]) -> None:
         """Queue the deletion of every event about these comments on the caller's transaction (an erasure's): each
         carries its comment's text. The whole log is read: erasure is rare."""
         wanted = set(comment_ids)
-        doomed: list[str] = []
-        low = "-"
-        while wanted:
-            batch: list[tuple[str, dict[str, str]]] = self._redis.xrange(  # type: ignore[assignment]
-                self._keys.events(), min=low, max="+", count=1000
-            )
-            doomed += [entry_id for entry_id, fields in batch if fields.get("comment_id") in wanted]
-            if len(batch) < 1000:
-                break
-            low = after(batch[-1][0])
+        doomed = [
+            entry_id
+            for batch in (batches(self._redis, self._keys.events()) if wanted else ())
+            for entry_id, fields in batch
+            if fields.get("comment_id") in wanted
+        ]
         if doomed:
             pipe.xdel(self._keys.events(), *doomed)
 

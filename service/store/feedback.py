@@ -17,7 +17,7 @@ import redis
 from redis.client import Pipeline
 
 from service.keys import Keys
-from service.store.streams import after, first_at
+from service.store.streams import batches, first_at
 from service.timestamps import epoch_ms, now_rfc3339
 
 SOURCES = ("suggestscore", "queue")
@@ -83,7 +83,6 @@ def _parse(stored: dict[str, str]) -> Feedback:
     )
 
 
-
 class FeedbackStore:
     def __init__(self, client: redis.Redis, keys: Keys) -> None:
         self._redis = client
@@ -110,21 +109,14 @@ class FeedbackStore:
         Stream ids carry Redis's clock; the stamp is the service's. The search starts a minute before the stamp, so
         a small skew between the two clocks does not hide them."""
         low = first_at(epoch_ms(decided_at) - _CLOCK_SKEW_MS)
-        found: list[str] = []
-        while True:
-            batch: list[tuple[str, dict[str, str]]] = self._redis.xrange(  # type: ignore[assignment]
-                self._keys.feedback(), min=low, max="+", count=EXPORT_CHUNK
-            )
-            found += [
-                entry_id
-                for entry_id, stored in batch
-                if stored.get("source") == "queue"
-                and stored.get("comment_id") == comment_id
-                and stored.get("created_at") == decided_at
-            ]
-            if len(batch) < EXPORT_CHUNK:
-                return found
-            low = after(batch[-1][0])
+        return [
+            entry_id
+            for batch in batches(self._redis, self._keys.feedback(), low, count=EXPORT_CHUNK)
+            for entry_id, stored in batch
+            if stored.get("source") == "queue"
+            and stored.get("comment_id") == comment_id
+            and stored.get("created_at") == decided_at
+        ]
 
     def withdraw_in(self, pipe: Pipeline, entry_ids: list[str]) -> None:
         """Queue the deletion of labels on the caller's pipeline (an undo's): the next export leaves them out."""
@@ -135,16 +127,12 @@ class FeedbackStore:
         """Queue the deletion of every label of these comments on the caller's pipeline (an erasure's); returns how
         many. The whole stream is read: erasure is rare, and a label carries its comment's text."""
         wanted = set(comment_ids)
-        doomed: list[str] = []
-        low = "-"
-        while wanted:
-            batch: list[tuple[str, dict[str, str]]] = self._redis.xrange(  # type: ignore[assignment]
-                self._keys.feedback(), min=low, max="+", count=EXPORT_CHUNK
-            )
-            doomed += [entry_id for entry_id, stored in batch if stored.get("comment_id") in wanted]
-            if len(batch) < EXPORT_CHUNK:
-                break
-            low = after(batch[-1][0])
+        doomed = [
+            entry_id
+            for batch in (batches(self._redis, self._keys.feedback(), count=EXPORT_CHUNK) if wanted else ())
+            for entry_id, stored in batch
+            if stored.get("comment_id") in wanted
+        ]
         self.withdraw_in(pipe, doomed)
         return len(doomed)
 
@@ -155,17 +143,10 @@ class FeedbackStore:
     def export(self, chunk: int = EXPORT_CHUNK, site: str | None = None) -> Iterator[Feedback]:
         """Every entry (of `site`, when given), oldest first, `chunk` at a time: a long stream is never held in
         memory whole."""
-        low = "-"
-        while True:
-            batch: list[tuple[str, dict[str, str]]] = self._redis.xrange(  # type: ignore[assignment]
-                self._keys.feedback(), min=low, max="+", count=chunk
-            )
+        for batch in batches(self._redis, self._keys.feedback(), count=chunk):
             for _, stored in batch:
                 if site is None or stored.get("site") == site:
                     yield _parse(stored)
-            if len(batch) < chunk:
-                return
-            low = after(batch[-1][0])
 
 
 def write_csv(entries: Iterable[Feedback], handle: TextIO) -> int:

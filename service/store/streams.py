@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+
+import redis
 
 MAX_PART = 2**64 - 1
 _ID = re.compile(r"([0-9]{1,20})-([0-9]{1,20})")
@@ -32,3 +35,16 @@ def last_before(milliseconds: int) -> str:
     if milliseconds <= 0:
         return "0-0"
     return f"{milliseconds - 1}-{MAX_PART}"
+
+
+def batches(
+    client: redis.Redis, key: str, low: str = "-", high: str = "+", count: int = 1000
+) -> Iterator[list[tuple[str, dict[str, str]]]]:
+    """A stream's entries from `low` to `high` (inclusive), oldest first, `count` per XRANGE: a long stream is never
+    held in memory whole. The last batch is shorter than `count`, possibly empty."""
+    while True:
+        batch: list[tuple[str, dict[str, str]]] = client.xrange(key, min=low, max=high, count=count)  # type: ignore[assignment]
+        yield batch
+        if len(batch) < count:
+            return
+        low = after(batch[-1][0])
