@@ -508,6 +508,7 @@ def train(
                 "description": s.description,
                 "licence": s.licence,
                 "weight": s.weight,
+                "negative_weight": s.negative_weight,
                 "files": file_hashes(datasets, s.files),
                 "rows": counts[s.name],
             }
@@ -665,9 +666,14 @@ def _hate_labels(payload: dict[str, Any]) -> str:
     )
 
 
+def _weight_cell(source: dict[str, Any]) -> str:
+    negative = source.get("negative_weight")
+    return f"{source['weight']}" if negative is None else f"{source['weight']} (not-hate rows {negative})"
+
+
 def model_card(payload: dict[str, Any], seconds: float, suite: str, cost: str) -> str:
     sources = "\n".join(
-        f"| `{name}` | {s['description']} | {s['licence']} | {s['weight']} | "
+        f"| `{name}` | {s['description']} | {s['licence']} | {_weight_cell(s)} | "
         f"{s['rows']['train']} / {s['rows']['validation']} / {s['rows']['test']} |"
         for name, s in payload["sources"].items()
     )
