@@ -8,11 +8,28 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+import redis
 from flask_openapi3.models.info import Info
 from flask_openapi3.openapi import OpenAPI
 
 from service import observability, rate_limit
-from service.api import admin, audit, authors, comments, context, coral, errors, events, guard, health, queue, workspace
+from service.api import (
+    admin,
+    audit,
+    authors,
+    comments,
+    context,
+    coral,
+    errors,
+    events,
+    guard,
+    health,
+    queue,
+    workspace,
+)
+from service.api import (
+    webhooks as webhooks_api,
+)
 from service.api.perspective import api as perspective
 from service.api.schemas import ErrorResponse
 from service.config import Settings
@@ -29,6 +46,8 @@ from service.store.comments import CommentStore
 from service.store.events import EventLog
 from service.store.feedback import FeedbackStore
 from service.store.rules import RulesStore
+from service.store.webhooks import WebhookStore
+from service.webhooks import configured_name
 
 _ENGINE_FIELDS = {
     "toxicity_model",
@@ -61,6 +80,17 @@ def load_engine(settings: Settings) -> ScoringEngine:
             # One line per load: under gunicorn it shows who holds the models (the preloading master, once).
             _log.info("models loaded in process %d: %s", os.getpid(), ", ".join(engine.models.values()))
         return _engines[key]
+
+
+def _start_webhooks(store: WebhookStore, settings: Settings) -> None:
+    """Each configured webhook's position in the event log, from the first start that sees it: the events written
+    after it was configured reach it even if the worker starts later. Redis may be down now; the worker makes any
+    position still missing when it first reads."""
+    try:
+        for hook in settings.webhooks:
+            store.ensure_group(configured_name(hook))
+    except redis.RedisError as exc:
+        _log.warning("webhook positions not made yet (the worker makes them): %s", exc)
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> OpenAPI:
@@ -103,6 +133,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> OpenAPI:
     client = connection.connect(settings)
     connection.init_app(app, client)
     keys = Keys(settings.redis_key_prefix)
+    webhooks = WebhookStore(client, keys, settings.webhooks)
+    _start_webhooks(webhooks, settings)
     cache = VerdictCache(client, keys, settings.cache_ttl_seconds, settings.local_cache_size)
     rules = RulesCache(RulesStore(client, keys), engine.policy, settings.key_sites, settings.rules_refresh_seconds)
     service = ModerationService(
@@ -113,6 +145,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> OpenAPI:
         rules,
         AuditLog(client, keys),
         EventLog(client, keys),
+        webhooks,
         claim_seconds=settings.claim_seconds,
         undo_seconds=settings.undo_seconds,
     )
@@ -124,7 +157,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> OpenAPI:
 
     guard.init_app(app)
     errors.register(app)
-    for blueprint in (health.bp, comments.bp, queue.bp, authors.bp, events.bp, audit.bp, admin.bp):
+    for blueprint in (health.bp, comments.bp, queue.bp, authors.bp, events.bp, audit.bp, admin.bp, webhooks_api.bp):
         app.register_api(blueprint)
     # Perspective's contract, not ours: its own errors and discovery document, outside our OpenAPI document.
     app.register_blueprint(perspective.bp)

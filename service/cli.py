@@ -81,7 +81,7 @@ def serve(data_dir: Path) -> int:
         print(f"moderation: serving on http://{host}:{settings.port}  (Ctrl-C stops)", flush=True)
         command = [sys.executable, "-m", "gunicorn", "-c", "python:service.gunicorn_conf", "service.wsgi:app"]
         server = subprocess.Popen(command, env=environment, start_new_session=True)
-        # The worker beside it: retention sweeps (moderation worker).
+        # The worker beside it: webhook delivery and retention sweeps (moderation worker).
         background = subprocess.Popen(
             [sys.executable, "-m", "service.cli", "worker"], env=environment, start_new_session=True
         )
@@ -106,11 +106,13 @@ def serve(data_dir: Path) -> int:
 
 
 def worker(once: bool) -> int:
-    """The background work beside gunicorn: the retention sweep (MODERATION_RETENTION_DAYS), every
-    MODERATION_WORKER_INTERVAL_SECONDS, until SIGTERM or Ctrl-C."""
+    """The background work beside gunicorn, until SIGTERM or Ctrl-C: webhook delivery, and the retention sweep
+    (MODERATION_RETENTION_DAYS) every MODERATION_WORKER_INTERVAL_SECONDS. `once`: one sweep, no delivery."""
+    from service.delivery import run_dispatcher
     from service.keys import Keys
     from service.retention import run_worker, sweep_once
     from service.store.connection import connect
+    from service.store.webhooks import WebhookStore
 
     settings = read_settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -129,8 +131,15 @@ def worker(once: bool) -> int:
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda signum, frame: stop.set())
         retention = f"{settings.retention_days} days" if settings.retention_days else "off"
-        print(f"moderation: worker started (retention {retention})", flush=True)
-        run_worker(client, keys, settings, stop)
+        webhooks = WebhookStore(client, keys, settings.webhooks)
+        delivery = threading.Thread(target=run_dispatcher, args=(webhooks, settings, stop), name="webhooks")
+        delivery.start()
+        print(f"moderation: worker started (webhooks on, retention {retention})", flush=True)
+        try:
+            run_worker(client, keys, settings, stop)
+        finally:
+            stop.set()  # whatever ended the sweeps ends delivery too, so the process exits
+            delivery.join()
         print("moderation: worker stopped", flush=True)
         return 0
     finally:
@@ -242,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     score_cmd = commands.add_parser("score", help="print the verdict for TEXT as JSON (no Redis needed)")
     score_cmd.add_argument("text")
     score_cmd.set_defaults(run=lambda args: score(args.text))
-    worker_cmd = commands.add_parser("worker", help="run the background work: the retention sweep")
+    worker_cmd = commands.add_parser("worker", help="run the background work: webhook delivery, the retention sweep")
     worker_cmd.add_argument("--once", action="store_true", help="sweep once and exit (for cron)")
     worker_cmd.set_defaults(run=lambda args: worker(args.once))
     fetch_cmd = commands.add_parser("fetch-models", help="download the configured Detoxify model into the cache")

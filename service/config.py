@@ -14,6 +14,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from service.ids import is_id
+from service.webhooks import ConfiguredWebhook, parse_webhooks
 
 ToxicityModelName = Literal[
     "embedded",
@@ -221,6 +222,21 @@ class Settings(BaseSettings):
     worker_interval_seconds: float = Field(
         default=3600.0, gt=0, le=86_400, validation_alias="MODERATION_WORKER_INTERVAL_SECONDS"
     )
+    # Webhooks (docs/webhooks.md): the configured receivers, and how the worker delivers to each: a request's
+    # timeout, the first retry's delay (doubled each time, at most an hour), and how long it retries before the
+    # event goes to the dead letters.
+    webhooks: Annotated[tuple[ConfiguredWebhook, ...], NoDecode] = Field(
+        default=(), validation_alias="MODERATION_WEBHOOKS"
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=60, validation_alias="MODERATION_WEBHOOK_TIMEOUT_SECONDS"
+    )
+    webhook_retry_seconds: float = Field(
+        default=10.0, gt=0, le=3600, validation_alias="MODERATION_WEBHOOK_RETRY_SECONDS"
+    )
+    webhook_give_up_seconds: float = Field(
+        default=86_400.0, gt=0, le=7 * 86_400, validation_alias="MODERATION_WEBHOOK_GIVE_UP_SECONDS"
+    )
     # A moderator's claim on a queue item lasts this long unless renewed; a decision may be reopened this long after.
     claim_seconds: int = Field(default=300, ge=30, le=3600, validation_alias="MODERATION_CLAIM_SECONDS")
     undo_seconds: int = Field(default=300, ge=0, le=86_400, validation_alias="MODERATION_UNDO_SECONDS")
@@ -256,6 +272,11 @@ class Settings(BaseSettings):
     @classmethod
     def _split_coral_secrets(cls, value: object) -> object:
         return tuple(s.strip() for s in value.split(",") if s.strip()) if isinstance(value, str) else value
+
+    @field_validator("webhooks", mode="before")
+    @classmethod
+    def _parse_webhooks(cls, value: object) -> object:
+        return parse_webhooks(value) if isinstance(value, str) else value
 
     @field_validator("key_sites", mode="before")
     @classmethod

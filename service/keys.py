@@ -107,6 +107,39 @@ class Keys:
         """Stream of what happened to comments (held, rejected, decided, reopened), for GET /v1/events."""
         return f"{self.prefix}events"
 
+    def webhooks(self) -> str:
+        """Hash: webhook name -> the webhook set through the admin API (those of MODERATION_WEBHOOKS are not here)."""
+        return f"{self.prefix}webhooks"
+
+    def webhook_names(self) -> str:
+        """Set of every webhook name given a place in the event log, configured or set, until deleted: erasure
+        and retention clean the letters of each, including one since removed from the environment."""
+        return f"{self.prefix}webhook-names"
+
+    def webhook_group(self, name: str) -> str:
+        """Not a key: the consumer group on `events()` whose position is what the webhook was sent."""
+        return f"webhook:{name}"
+
+    def webhook_lock(self, name: str) -> str:
+        """String with a TTL: held by the one worker delivering to the webhook, so its events go in order."""
+        return f"{self.prefix}webhook:{name}:lock"
+
+    def webhook_retry(self, name: str) -> str:
+        """Hash: item (`stream:ID` or `replay:ID`) -> its failed attempts, first failure, next try and last error."""
+        return f"{self.prefix}webhook:{name}:retry"
+
+    def webhook_dead(self, name: str) -> str:
+        """List of the events given up on after the retry period, with why, oldest first."""
+        return f"{self.prefix}webhook:{name}:dead"
+
+    def webhook_replay(self, name: str) -> str:
+        """List of dead letters an admin sent back, delivered before the stream's next event."""
+        return f"{self.prefix}webhook:{name}:replay"
+
+    def webhook_counts(self, name: str) -> str:
+        """Hash: `delivered`, `failed` (attempts), `dead_lettered` -> how many, since the webhook was made."""
+        return f"{self.prefix}webhook:{name}:counts"
+
     def feedback(self) -> str:
         """Stream of labels from the site's moderators: Perspective suggestscore calls and queue decisions."""
         return f"{self.prefix}feedback"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from flask import Flask, Response, g, request
@@ -22,6 +22,9 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+from service.store.webhooks import WebhookCounts
 
 
 class _OfSite:
@@ -37,6 +40,43 @@ class _OfSite:
             if kept:
                 family.samples = kept
                 yield family
+
+
+class _WithReadings:
+    """A registry's families and families read at the scrape (from Redis), rendered together."""
+
+    def __init__(self, registry: Any, readings: Sequence[Metric]) -> None:
+        self._registry = registry
+        self._readings = readings
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self._registry.collect()
+        yield from self._readings
+
+
+def webhook_families(counts: Iterable[WebhookCounts]) -> list[Metric]:
+    """Each webhook's delivery, as counted in Redis by whichever worker delivered."""
+    labels = ["webhook"]
+    delivered = CounterMetricFamily("moderation_webhook_delivered", "Events a receiver took (2xx)", labels=labels)
+    failed = CounterMetricFamily("moderation_webhook_failed", "Failed attempts, retries counted", labels=labels)
+    dead = CounterMetricFamily(
+        "moderation_webhook_dead_lettered", "Events given up on after the retry period", labels=labels
+    )
+    pending = GaugeMetricFamily(
+        "moderation_webhook_pending", "Events a webhook has not yet been sent, skipped or given up on", labels=labels
+    )
+    oldest = GaugeMetricFamily(
+        "moderation_webhook_oldest_pending_seconds", "Age of the oldest event a webhook is still owed", labels=labels
+    )
+    letters = GaugeMetricFamily("moderation_webhook_dead_letters", "Dead letters waiting now", labels=labels)
+    for c in counts:
+        delivered.add_metric([c.name], c.delivered)
+        failed.add_metric([c.name], c.failed)
+        dead.add_metric([c.name], c.dead_lettered)
+        pending.add_metric([c.name], c.pending)
+        oldest.add_metric([c.name], c.oldest_pending_seconds or 0.0)
+        letters.add_metric([c.name], c.dead_letters)
+    return [delivered, failed, dead, pending, oldest, letters]
 
 
 class Metrics:
@@ -142,12 +182,14 @@ class Metrics:
             else:
                 self.site_pending_by_flag.labels(site=site, flag=flag).set(count)
 
-    def render(self, site: str | None = None) -> Response:
-        """Every metric; with `site`, only the samples labelled with that site."""
+    def render(self, site: str | None = None, readings: Sequence[Metric] = ()) -> Response:
+        """Every metric, and the `readings` taken at this scrape; with `site`, only the samples labelled with that
+        site."""
         registry: Any = self.registry
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             registry = CollectorRegistry()
             multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        registry = _WithReadings(registry, readings)
         if site is not None:
             registry = _OfSite(registry, site)
         return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

@@ -33,6 +33,7 @@ from service.store.comments import (
 )
 from service.store.events import EventLog, EventType
 from service.store.feedback import Feedback, FeedbackStore
+from service.store.webhooks import WebhookStore
 from service.timestamps import epoch_ms, now_rfc3339
 
 # The sites a caller may use: None for every site.
@@ -127,6 +128,7 @@ class ModerationService:
         rules: RulesCache,
         audit: AuditLog,
         events: EventLog,
+        webhooks: WebhookStore,
         *,
         claim_seconds: int = 300,
         undo_seconds: int = 300,
@@ -140,6 +142,7 @@ class ModerationService:
         self.events = events
         self.claim_seconds = claim_seconds
         self.undo_seconds = undo_seconds
+        self.webhooks = webhooks
         self.observe_decision: Callable[[str, str], None] = lambda site, decision: None
 
     def scored(self, texts: list[str]) -> list[tuple[Scored, NormalizedText]]:
@@ -342,6 +345,7 @@ class ModerationService:
 
         def also(pipe: Pipeline, comment_ids: list[str]) -> int:
             self.events.erase_in(pipe, comment_ids)
+            self.webhooks.erase_in(pipe, comment_ids)
             return self.feedback.erase_in(pipe, comment_ids)
 
         try:

@@ -1,9 +1,9 @@
 """Retention: what the service keeps of comments no longer than MODERATION_RETENTION_DAYS, swept by the worker.
 
 A sweep removes the comments no moderator still has to decide whose record last changed before the cutoff (as an
-author's erasure removes them), the feedback labels and events written before it, and the text audit entries
-before it quote; the audit entries' bare facts stay. One worker sweeps at a time, across replicas, under a lock
-in Redis.
+author's erasure removes them), the feedback labels, events and webhook dead letters written before it, and the
+text audit entries before it quote; the audit entries' bare facts stay. One worker sweeps at a time, across
+replicas, under a lock in Redis.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from service.store.audit import AuditLog
 from service.store.comments import CommentStore
 from service.store.events import EventLog
 from service.store.feedback import FeedbackStore
+from service.store.webhooks import WebhookStore
+from service.webhooks import ConfiguredWebhook
 
 _log = logging.getLogger(__name__)
 DAY_MS = 24 * 3600 * 1000
@@ -36,9 +38,16 @@ class Swept:
     feedback_labels: int
     audit_texts: int
     events: int
+    webhook_dead_letters: int
 
 
-def sweep(client: redis.Redis, keys: Keys, days: int, now_ms: int | None = None) -> Swept:
+def sweep(
+    client: redis.Redis,
+    keys: Keys,
+    days: int,
+    now_ms: int | None = None,
+    webhooks: tuple[ConfiguredWebhook, ...] = (),
+) -> Swept:
     cutoff = (now_ms if now_ms is not None else int(time.time() * 1000)) - days * DAY_MS
     return Swept(
         cutoff_ms=cutoff,
@@ -46,6 +55,7 @@ def sweep(client: redis.Redis, keys: Keys, days: int, now_ms: int | None = None)
         feedback_labels=FeedbackStore(client, keys).trim_before(cutoff),
         audit_texts=AuditLog(client, keys).drop_texts_before(cutoff),
         events=EventLog(client, keys).trim_before(cutoff),
+        webhook_dead_letters=WebhookStore(client, keys, webhooks).drop_dead_before(cutoff),
     )
 
 
@@ -58,7 +68,7 @@ def sweep_once(client: redis.Redis, keys: Keys, settings: Settings) -> Swept | N
     if not client.set(keys.retention_lock(), token, nx=True, ex=lock_seconds):
         return None
     try:
-        swept = sweep(client, keys, settings.retention_days)
+        swept = sweep(client, keys, settings.retention_days, webhooks=settings.webhooks)
     finally:
         # Only our own lock: a sweep that outlived it must not free another worker's.
         client.eval(_RELEASE, 1, keys.retention_lock(), token)

@@ -283,7 +283,7 @@ def test_serve_runs_redis_and_gunicorn_and_ctrl_c_drains_then_stops_both(tmp_pat
     assert not Path(f"/proc/{redis_pid}").exists()
     assert not Path(f"/proc/{gunicorn_pid}").exists()
     assert not Path(f"/proc/{worker_pid}").exists()
-    assert "moderation: worker started (retention off)" in stdout.read_text()
+    assert "moderation: worker started (webhooks on, retention off)" in stdout.read_text()
     assert "moderation: worker stopped" in stdout.read_text()
     assert "Handling signal: term" in stderr.read_text()  # gunicorn's graceful shutdown, not SIGINT's quick one
     assert "ready to exit" in (data_dir / "redis" / "redis.log").read_text()  # Redis shut down cleanly

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import redis
 from pydantic import ValidationError
@@ -16,6 +18,7 @@ from service.config import (
     parse_thresholds,
 )
 from service.store.connection import connect
+from service.webhooks import configured_name
 
 SETTINGS_ENV = (
     "REDIS_URL",
@@ -318,3 +321,41 @@ def test_api_key_repr_hides_the_secret() -> None:
         assert "root" in text
     settings = Settings.model_validate({"MODERATION_API_KEYS": "root:admin:super-secret-value"})
     assert "super-secret-value" not in repr(settings.api_keys)
+
+
+def test_webhooks_from_the_environment_get_stable_names() -> None:
+    raw = json.dumps(
+        [
+            {"url": "https://a.example/in", "secret": "s" * 16, "events": ["comment.held"]},
+            {"name": "desk", "url": "http://b.example/in", "secret": "t" * 16, "events": ["comment.decided"]},
+        ]
+    )
+    hooks = Settings.model_validate({"MODERATION_WEBHOOKS": raw}).webhooks
+    assert [configured_name(h) for h in hooks] == [configured_name(hooks[0]), "desk"]
+    assert configured_name(hooks[0]).startswith("env-")
+    assert configured_name(Settings.model_validate({"MODERATION_WEBHOOKS": raw}).webhooks[0]) == configured_name(
+        hooks[0]
+    )
+    assert "s" * 16 not in repr(hooks)
+
+
+@pytest.mark.parametrize(
+    ("raw", "complaint"),
+    [
+        ("[{", "is not JSON"),
+        ('{"url": "https://a.example"}', "must be a JSON list"),
+        ('[{"url": "ftp://a.example", "secret": "ssssssssssssssss", "events": ["comment.held"]}]', "http"),
+        ('[{"url": "https://a.example", "secret": "ssssssssssssssss", "events": ["comment.gone"]}]', "comment.gone"),
+        (
+            '[{"url": "https://a.example", "secret": "ssssssssssssssss", "events": ["comment.held"]},'
+            ' {"url": "https://a.example", "secret": "tttttttttttttttt", "events": ["comment.held"]}]',
+            "two webhooks",
+        ),
+    ],
+)
+def test_settings_reject_bad_webhooks(raw: str, complaint: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        Settings.model_validate({"MODERATION_WEBHOOKS": raw})
+    line = describe_error(caught.value)
+    assert line.startswith("configuration error in MODERATION_WEBHOOKS") and complaint in line
+    assert "ssssssssssssssss" not in line

@@ -23,6 +23,7 @@ from service.store.comments import CommentStore, NotPending, audit_entry
 from service.store.events import EventLog
 from service.store.feedback import Feedback, FeedbackStore
 from service.store.rules import RulesStore
+from service.store.webhooks import WebhookStore
 
 TTL = 600
 THREAD = "southfront-isis-resurfaced-central-syria"
@@ -49,6 +50,7 @@ def _service(engine: ScoringEngine, client: redis.Redis, keys: Keys) -> Moderati
         RulesCache(RulesStore(client, keys), engine.policy, {}, refresh_seconds=0.0),
         AuditLog(client, keys),
         EventLog(client, keys),
+        WebhookStore(client, keys),
     )
 
 

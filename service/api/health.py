@@ -5,13 +5,16 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import redis
 from flask import Response, current_app, jsonify
 from flask_openapi3.blueprint import APIBlueprint
 from flask_openapi3.models.tag import Tag
+from prometheus_client import Metric
 
 from service.api.context import get_moderation
 from service.api.schemas import ErrorResponse, Health
 from service.api.schemas import StatsQuery as MetricsQuery
+from service.metrics import webhook_families
 from service.store.connection import get_redis
 
 bp = APIBlueprint("health", __name__, abp_tags=[Tag(name="operations")])
@@ -66,7 +69,12 @@ def metrics(query: MetricsQuery) -> Response:
             registry.set_queue(service.stats(site), site)
     except Exception:  # queue depth is best-effort; the rest of the metrics still matter when Redis is down
         current_app.logger.warning("queue depth unavailable for /metrics")
-    rendered: Response = registry.render(query.site)
+    readings: list[Metric] = []
+    try:
+        readings = webhook_families(service.webhooks.counts(hook.name) for hook in service.webhooks.all())
+    except redis.RedisError:
+        current_app.logger.warning("webhook delivery counts unavailable for /metrics")
+    rendered: Response = registry.render(query.site, readings)
     return rendered
 
 

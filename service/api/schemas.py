@@ -541,3 +541,75 @@ class EventOut(BaseModel):
 class EventsOut(BaseModel):
     events: list[EventOut]
     next_after: str | None = Field(description="The `after` of the next call: the last event's id, or yours again")
+
+
+class WebhookPath(BaseModel):
+    name: str = Field(pattern=ID_PATTERN)
+
+
+class WebhookDelivery(BaseModel):
+    delivered: int
+    failed: int = Field(description="Failed attempts, each retry counted")
+    dead_lettered: int = Field(description="Events given up on after the retry period")
+    dead_letters: int = Field(description="Dead letters waiting now (list them, replay them)")
+    pending: int = Field(description="Events written that the webhook has not yet been sent, skipped or given up")
+    oldest_pending_seconds: float | None
+
+
+class WebhookOut(BaseModel):
+    name: str
+    url: str
+    events: list[str]
+    sites: list[str] | None = Field(description="None: every site")
+    source: Literal["environment", "admin"] = Field(description="`environment`: MODERATION_WEBHOOKS, read-only here")
+    updated_at: str | None
+    updated_by: str | None
+    delivery: WebhookDelivery
+
+
+class WebhooksOut(BaseModel):
+    webhooks: list[WebhookOut]
+
+
+class DeadLettersQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(default=100, ge=1, le=1000)
+
+
+class DeadLetterOut(BaseModel):
+    id: str = Field(description="The event's id")
+    type: str
+    site: str
+    comment_id: str
+    attempts: int
+    last_error: str
+    dead_at: str
+    event: dict[str, Any] = Field(description="The body that was sent, as sent")
+
+
+class DeadLettersOut(BaseModel):
+    dead_letters: list[DeadLetterOut]
+
+
+class ReplayIn(_Body):
+    """Optional: a POST without a body replays every dead letter."""
+
+    ids: list[str] | None = Field(default=None, min_length=1, max_length=1000, description="Only these events")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_body(cls, value: object) -> object:
+        return {} if value is None else value
+
+    @field_validator("ids")
+    @classmethod
+    def _stream_ids(cls, value: list[str] | None) -> list[str] | None:
+        for entry_id in value or ():
+            if not is_stream_id(entry_id):
+                raise ValueError(f"{entry_id!r} is not an event id")
+        return value
+
+
+class ReplayOut(BaseModel):
+    replayed: int

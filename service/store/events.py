@@ -8,23 +8,28 @@ and the cursor a reader passes back (`after`).
 from __future__ import annotations
 
 import json
-from enum import StrEnum
 from typing import Any
 
 import redis
 from redis.client import Pipeline
 
+from service.event_types import EventType
 from service.keys import Keys
 from service.schemas import CommentRecord
 from service.store.streams import after, batches, first_at
 from service.timestamps import now_rfc3339
 
+__all__ = ["EventLog", "EventType", "event_of"]
 
-class EventType(StrEnum):
-    HELD = "comment.held"  # the policy held a new or edited comment for review
-    REJECTED = "comment.rejected"  # the policy rejected it without a person (it waits in the queue for one)
-    DECIDED = "comment.decided"  # a moderator approved or rejected it
-    REOPENED = "comment.reopened"  # a moderator undid a decision
+
+def event_of(entry_id: str, fields: dict[str, str]) -> dict[str, Any]:
+    """An event as readers get it, from the pull feed or a webhook: its id, type, time and the comment record."""
+    return {
+        "id": entry_id,
+        "type": fields["type"],
+        "created_at": fields["created_at"],
+        "comment": json.loads(fields["comment"]),
+    }
 
 
 class EventLog:
@@ -50,14 +55,7 @@ class EventLog:
         for batch in batches(self._redis, self._keys.events(), low, count=max(limit, 100)):
             for entry_id, fields in batch:
                 if sites is None or fields.get("site") in sites:
-                    found.append(
-                        {
-                            "id": entry_id,
-                            "type": fields["type"],
-                            "created_at": fields["created_at"],
-                            "comment": json.loads(fields["comment"]),
-                        }
-                    )
+                    found.append(event_of(entry_id, fields))
                     if len(found) == limit:
                         return found
         return found

@@ -9,6 +9,7 @@ from typing import Any
 import redis
 from flask.testing import FlaskClient
 
+from service.store.webhooks import RetryState, WebhookStore
 from tests.api.test_queue import BENIGN, REJECT_TEXT, audit, decide, submit
 from tests.conftest import KEY_PREFIX, auth
 
@@ -40,8 +41,18 @@ def everything_stored(redis_client: redis.Redis) -> str:
 def test_erasure_leaves_no_text_of_the_author(client: FlaskClient, redis_client: redis.Redis) -> None:
     marker = uuid.uuid4().hex[:12]
     author = {"id": f"reader-{marker}", "name": f"Reader {marker}"}
+    hook = {"url": "http://127.0.0.1:9/in", "secret": "s" * 16, "events": ["comment.rejected"]}
+    assert client.put("/v1/admin/webhooks/desk", json=hook, headers=auth("admin")).status_code == 201
     texts = [f"{REJECT_TEXT} {marker}a", f"{REJECT_TEXT} {marker}b", f"{BENIGN} {marker}c"]
     ids = [submit(client, text, author=author, thread_id="t-erase")["id"] for text in texts]
+    # Both rejections' events given up on by the webhook, one of them sent back: each quotes the author.
+    webhooks: WebhookStore = client.application.extensions["moderation.service"].webhooks
+    assert webhooks.hold("desk", "test", 30)
+    for _ in ids[:2]:
+        item = webhooks.next_item("desk", "worker", 10)
+        assert item is not None
+        webhooks.dead_letter("desk", "test", item, RetryState(5, 0.0, 0.0, "HTTP 500"))
+    assert webhooks.replay("desk", [webhooks.dead_letters("desk", 1)[0].id]) == 1
     other = submit(client, REJECT_TEXT, author={"id": "someone-else"}, thread_id="t-erase")["id"]
     decided = decide(
         client, ids[0], "reject", reason="ABUSIVE", note=f"quoting {marker}", explanation=f"You wrote {marker}a"
