@@ -6,9 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from modelling.conspiracy_data import DEFAULT_SOURCES, SOURCES, detokenize, missing_files, read_source
+from modelling.conspiracy_data import (
+    DEFAULT_SOURCES,
+    SOURCES,
+    detokenize,
+    missing_files,
+    ordinary_comments,
+    read_source,
+)
 from modelling.toxicity_data import text_key
-from tests.tiny_datasets import write_tiny_conspiracy_datasets
+from tests.tiny_datasets import write_tiny_conspiracy_datasets, write_tiny_datasets
 
 
 @pytest.fixture
@@ -61,3 +68,13 @@ def test_excluded_sentences_never_reach_training(datasets: Path) -> None:
 
 def test_missing_files_are_named(tmp_path: Path) -> None:
     assert [p.name for p in missing_files(tmp_path)] == ["psycomark-conspiracy.csv", "pan2024-oppositional-en.csv"]
+
+
+def test_ordinary_comments_are_negatives_drawn_from_the_reader_comment_files(datasets: Path) -> None:
+    write_tiny_datasets(datasets)  # the toxicity datasets, where the reader comments are
+    source = next(s for s in SOURCES if s.name == "ordinary-comments")
+    assert source not in DEFAULT_SOURCES
+    rows = read_source(source, datasets, 1, 0.5, frozenset())
+    assert rows and {r.label for r in rows} == {0.0} and not any(r.unsure for r in rows)
+    assert {text_key(r.text) for r in rows} <= {text_key(t) for t in ordinary_comments(datasets)}
+    assert [r.text for r in read_source(source, datasets, 1, 0.5, frozenset())] == [r.text for r in rows]
