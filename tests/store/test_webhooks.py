@@ -28,6 +28,17 @@ def add_event(client: redis.Redis, keys: Keys, comment_id: str) -> None:
     pipe.execute()
 
 
+def read_one_event(client: redis.Redis, keys: Keys) -> tuple[WebhookStore, Item]:
+    """The admin webhook `desk`, its lock held by TOKEN, having read (not yet settled) the event about comment `a`."""
+    store = WebhookStore(client, keys)
+    store.put("desk", SPEC, "root")
+    assert store.hold("desk", TOKEN, 30)
+    add_event(client, keys, "a")
+    item = store.next_item("desk", "worker", 10)
+    assert item is not None and item.body is not None
+    return store, item
+
+
 def dead_letter_of_configured(
     client: redis.Redis, keys: Keys, name: str
 ) -> tuple[WebhookStore, ConfiguredWebhook, Item]:
@@ -74,12 +85,7 @@ def test_the_webhook_is_owed_a_replay_then_its_unacknowledged_event_then_new_one
 
 
 def test_an_event_erased_before_delivery_leaves_nothing_to_send(redis_client: redis.Redis, keys: Keys) -> None:
-    store = WebhookStore(redis_client, keys)
-    store.put("desk", SPEC, "root")
-    assert store.hold("desk", TOKEN, 30)
-    add_event(redis_client, keys, "a")
-    read = store.next_item("desk", "worker", 10)
-    assert read is not None and read.body is not None
+    store, read = read_one_event(redis_client, keys)
     pipe = redis_client.pipeline(transaction=True)
     EventLog(redis_client, keys).erase_in(pipe, ["a"])
     pipe.execute()
@@ -130,12 +136,7 @@ def test_a_worker_whose_lock_lapsed_writes_nothing(redis_client: redis.Redis, ke
 
 
 def test_an_event_erased_during_its_last_attempt_is_no_dead_letter(redis_client: redis.Redis, keys: Keys) -> None:
-    store = WebhookStore(redis_client, keys)
-    store.put("desk", SPEC, "root")
-    assert store.hold("desk", TOKEN, 30)
-    add_event(redis_client, keys, "a")
-    item = store.next_item("desk", "worker", 10)
-    assert item is not None and item.body is not None
+    store, item = read_one_event(redis_client, keys)
     pipe = redis_client.pipeline(transaction=True)
     EventLog(redis_client, keys).erase_in(pipe, ["a"])
     store.erase_in(pipe, ["a"])
