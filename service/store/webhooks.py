@@ -184,15 +184,16 @@ class WebhookStore:
     def put(self, name: str, spec: WebhookSpec, by: str) -> tuple[Webhook, bool]:
         """Set an admin webhook; a new one is sent the events written from now on. Returns it and whether it is
         new. A changed one keeps its position and dead letters."""
+        hook = Webhook(name, spec, "admin", now_rfc3339(), by)
         document = {
             **spec.model_dump(mode="json"),
             "secret": spec.secret.get_secret_value(),
-            "updated_at": now_rfc3339(),
+            "updated_at": hook.updated_at,
             "updated_by": by,
         }
         self.ensure_group(name)
         created = bool(self._redis.hset(self._keys.webhooks(), name, json.dumps(document)))
-        return self._from_json(name, json.dumps(document)), created
+        return hook, created
 
     def delete(self, name: str) -> bool:
         """Remove an admin webhook with its position, retries, dead letters and counts."""
