@@ -54,6 +54,33 @@ _SHORT_TEMPLATES = (
     "I like my {term} classmates.",
 )
 
+# Noun forms: the identity word as the sentence's noun ("Ana is a friendly Sikh."), the form a bias shows most in
+# and the adjective templates above never use. Each noun gets its own few names, adjectives and frames, by rotation.
+IDENTITY_NOUNS = (
+    "Muslim", "Jew", "Christian", "Catholic", "Hindu", "Sikh", "Buddhist", "atheist", "homosexual",
+    "heterosexual", "lesbian", "gay man", "bisexual", "transgender woman", "transgender man", "trans woman",
+    "non-binary person", "immigrant", "refugee", "migrant", "Black man", "Black woman", "white man",
+    "Asian woman", "Arab", "Mexican", "Hispanic", "Latina", "Roma woman", "Syrian", "Palestinian", "Israeli",
+    "Iranian", "Kurd", "Turk", "Somali", "Pakistani", "Chinese woman", "Middle Eastern man",
+    "Middle Eastern woman", "Native American", "wheelchair user", "deaf woman", "blind man", "paralyzed man",
+    "paralyzed woman", "autistic man", "amputee", "pensioner", "teenager",
+)  # fmt: skip
+_NAMES = (
+    "Ana", "Tomasz", "Leila", "Kwame", "Ingrid", "Rahul", "Mei", "Diego", "Fatima", "Oskar", "Yusuf", "Noor",
+    "Hannah", "Ravi", "Chiara", "Kofi", "Sanna", "Omar", "Lucia", "Jonas", "Amara", "Pavel", "Keiko", "Malik",
+)  # fmt: skip
+_ADJECTIVES = (
+    "friendly", "cheerful", "talented", "retired", "proud", "thoughtful", "hard-working", "generous", "quiet",
+    "brilliant", "devoted", "funny", "patient", "curious", "lovely", "busy",
+)  # fmt: skip
+_NOUN_TEMPLATES = (
+    "{name} is {article} {adjective} {noun}.",
+    "{name} is {article} {noun} and {article2} {adjective2} baker.",
+    "{name}, {article} {adjective} {noun}, lives next door to us.",
+    "The new bus driver, {name}, is {article} {noun}.",
+    "{Article} {noun} like {name} makes this street better.",
+)
+
 # Words that name an identity group in the sources' texts (nouns and adjectives): rows that mention one are
 # balanced between toxic and clean in training, so the mention alone stops being evidence of abuse.
 _GROUP_WORDS = (
@@ -84,5 +111,26 @@ def neutral_identity_sentences() -> list[str]:
         article = _article(term)
         sentences.append(
             template.format(term=term, Term=term[0].upper() + term[1:], article=article, Article=article.capitalize())
+        )
+    return sentences
+
+
+def noun_identity_sentences() -> list[str]:
+    """Neutral and kind sentences with the identity word as the noun: every noun in every frame, each with a name and
+    adjectives chosen by rotation so that no name or adjective goes with one group only."""
+    sentences = []
+    for index, (template, noun) in enumerate(product(_NOUN_TEMPLATES, IDENTITY_NOUNS)):
+        adjective, adjective2 = _ADJECTIVES[index % len(_ADJECTIVES)], _ADJECTIVES[(index * 7 + 3) % len(_ADJECTIVES)]
+        article = _article(noun)
+        sentences.append(
+            template.format(
+                name=_NAMES[(index * 5) % len(_NAMES)],
+                noun=noun,
+                adjective=adjective,
+                adjective2=adjective2,
+                article=_article(adjective) if "{adjective} {noun}" in template else article,
+                article2=_article(adjective2),
+                Article=article.capitalize(),
+            )
         )
     return sentences

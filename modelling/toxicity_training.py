@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from modelling.contrast_templates import contrast_sets
 from modelling.fine_tune import pad_states
-from modelling.identity_templates import mentions_identity, neutral_identity_sentences
+from modelling.identity_templates import mentions_identity, neutral_identity_sentences, noun_identity_sentences
 from modelling.toxicity_data import (
     CATEGORIES,
     DEFAULT_LEAVE_OUT,
@@ -76,16 +76,24 @@ SHARED_RUN_WORDS = 4
 # on that category alone.
 REVIEW_FPR = 0.03
 REVIEW_FPR_CEILING = 0.10
+# This share of the templated identity sentences, drawn by text hash, is held out of training and into validation:
+# a review threshold is then raised, where needed, until at most NEUTRAL_IDENTITY_CEILING of them are flagged. The
+# hate sources are about half hateful and nearly every row names a group, so F1 on the mix alone rewards "names a
+# group"; these rows are the mix's neutral mentions.
+TEMPLATE_VALIDATION_SHARE = 0.15
+NEUTRAL_IDENTITY_CEILING = 0.02
 REJECT_PRECISION = 0.9
 NEVER = 1.0
 THRESHOLDS = tuple(round(float(t), 2) for t in np.arange(0.05, 1.0, 0.05))
 THRESHOLD_RULE = (
     "review: the lower of the threshold (steps of 0.05) that maximises F1 on the validation rows of all sources "
     f"together and the lowest whose false-positive rate there is within {REVIEW_FPR:.0%}, raised where needed until "
-    f"that rate is within {REVIEW_FPR_CEILING:.0%}; reject: the lowest at or above it whose precision there reaches "
-    f"{REJECT_PRECISION}, else {NEVER} (never). A category whose validation positives all come from one source "
-    "(severe toxicity and sexual content: ConvAbuse) is chosen on that source's rows alone: the other sources' "
-    "abuse is unlabeled for it, so the mix would weigh it against clean rows only and flag a strong threat for it"
+    f"that rate is within {REVIEW_FPR_CEILING:.0%} and until at most {NEUTRAL_IDENTITY_CEILING:.0%} of the "
+    f"templated identity sentences held out of training ({TEMPLATE_VALIDATION_SHARE:.0%} of them, by text hash) "
+    f"are flagged; reject: the lowest at or above it whose precision there reaches {REJECT_PRECISION}, else {NEVER} "
+    "(never). A category whose validation positives all come from one source (severe toxicity and sexual content: "
+    "ConvAbuse) is chosen on that source's rows alone: the other sources' abuse is unlabeled for it, so the mix "
+    "would weigh it against clean rows only and flag a strong threat for it"
 )
 
 
@@ -124,15 +132,25 @@ def project_test_runs() -> frozenset[tuple[str, ...]]:
     return frozenset(run for text in _suite_texts() for run in word_runs(text))
 
 
+def _written_split(source: str, text: str) -> str:
+    """Contrast rows are trained on; TEMPLATE_VALIDATION_SHARE of the templates, by text hash, are held out to choose
+    thresholds by (choose_thresholds)."""
+    if source != "templates":
+        return "train"
+    share = int(hashlib.sha256(text_key(text).encode()).hexdigest()[:8], 16) / 2**32
+    return "validation" if share < TEMPLATE_VALIDATION_SHARE else "train"
+
+
 def written_rows() -> tuple[list[Row], int]:
     """The rows the project wrote for training (neutral identity templates, contrast sentences), less every set of
     contrasting rows in which one is a test sentence or shares a run of words with one; and how many were left out."""
     tests, near = project_test_sentences(), project_test_runs()
     written: list[tuple[tuple[str, str, Labels], ...]]
-    written = [(("templates", t, clean_labels()),) for t in neutral_identity_sentences()]
+    templates = neutral_identity_sentences() + noun_identity_sentences()
+    written = [(("templates", t, clean_labels()),) for t in templates]
     written += [tuple(("contrast", t, labels) for t, labels in rows) for rows in contrast_sets()]
     kept = [
-        Row(t, source, labels, "train", weight=TEMPLATE_WEIGHT)
+        Row(t, source, labels, _written_split(source, t), weight=TEMPLATE_WEIGHT)
         for rows in written
         if not any(text_key(t) in tests or word_runs(t) & near for _, t, _ in rows)
         for source, t, labels in rows
@@ -351,7 +369,9 @@ def _binary(targets: np.ndarray) -> np.ndarray:
 def choose_thresholds(
     probabilities: np.ndarray, targets: np.ndarray, sources: np.ndarray | None = None
 ) -> tuple[dict[str, float], dict[str, float]]:
-    """Each category's review and reject thresholds by THRESHOLD_RULE; `sources` names each row's source."""
+    """Each category's review and reject thresholds by THRESHOLD_RULE; `sources` names each row's source (rows of
+    "templates" are the neutral identity mentions that bound each review threshold)."""
+    neutral = probabilities[sources == "templates"] if sources is not None else probabilities[:0]
     review: dict[str, float] = {}
     reject: dict[str, float] = {}
     for column, category in enumerate(CATEGORIES):
@@ -377,6 +397,11 @@ def choose_thresholds(
         best = min(best, next((t for t in THRESHOLDS if false_positive_rate[t] <= REVIEW_FPR), NEVER))
         if clean.any():
             best = next((t for t in THRESHOLDS if t >= best and false_positive_rate[t] <= REVIEW_FPR_CEILING), NEVER)
+        if len(neutral):
+            best = next(
+                (t for t in THRESHOLDS if t >= best and (neutral[:, column] >= t).mean() <= NEUTRAL_IDENTITY_CEILING),
+                NEVER,
+            )
         review[category] = best
         reject[category] = NEVER
         for threshold in THRESHOLDS:
@@ -515,6 +540,7 @@ def train(
             for s in sources
         },
         "template_negatives": counts["templates"]["train"],
+        "template_validation": counts["templates"]["validation"],
         "contrast_rows": counts["contrast"]["train"],
         "written_near_tests": written_near_tests,
         "identity_balance": identity_balance,
@@ -526,6 +552,12 @@ def train(
             "per_source": per_source,
             "left_out": left_out,
             **_flag_figures(by_split, test, review),
+            "held_out_templates_flagged": {
+                c: round(float((validation[validation_sources == "templates", column] >= review[c]).mean()), 4)
+                for column, c in enumerate(CATEGORIES)
+            }
+            if (validation_sources == "templates").any()
+            else {},
         },
         "branch": {"file": branch_file.name, "sha256": hashlib.sha256(branch_file.read_bytes()).hexdigest()},
     }
@@ -560,6 +592,17 @@ def _flag_figures(by_split: dict[str, list[Example]], test: np.ndarray, review: 
             "not_hate_flagged": {c: round(float(f[~hateful].mean()), 4) for c, f in flagged.items()},
         }
     }
+
+
+def _held_out_templates(payload: dict[str, Any]) -> str:
+    flagged = payload["figures"].get("held_out_templates_flagged")
+    if not flagged:
+        return ""
+    shares = ", ".join(f"{c} {share:.1%}" for c, share in flagged.items())
+    return (
+        f"; {payload['template_validation']} more held out of training bound every review threshold (flagged at "
+        f"the chosen thresholds: {shares})"
+    )
 
 
 def _flag_table(flags: dict[str, Any] | None) -> str:
@@ -705,10 +748,11 @@ the machine that wrote this card, both training runs included).
   that type; ConvAbuse gives severity (share rating "very strongly abusive") and sexual harassment; HatemojiBuild,
   Stormfront, ToxiGen and HateXplain's hate speech give identity attack; HatemojiBuild's threatening language gives
   threat; OLID's untargeted profanity gives obscene; Davidson's votes give soft toxicity and identity attack.{
-    _hate_labels(payload)
-}
+        _hate_labels(payload)
+    }
 - **Extra negatives**: {payload["template_negatives"]} templated neutral sentences naming identity groups
-  (`modelling/identity_templates.py`), and {payload.get("contrast_rows", 0)} contrasting sentences
+  (`modelling/identity_templates.py`; adjective forms, and since run N noun forms such as "Ana is a friendly
+  Sikh."){_held_out_templates(payload)}, and {payload.get("contrast_rows", 0)} contrasting sentences
   (`modelling/contrast_templates.py`), written in sets that are trained on whole: a hateful claim about a group
   beside its negation and its rejection, some again with the group and the slur disguised (digits for letters,
   spaced or dotted letters), claims that carry a negation ("... are not real citizens"), rejecting frames turned to

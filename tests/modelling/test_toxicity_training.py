@@ -20,6 +20,7 @@ from modelling.toxicity_training import (
     choose_thresholds,
     load_rows,
     train,
+    written_rows,
 )
 from service.scoring.models import ARTIFACTS
 from tests.conftest import ROOT
@@ -97,6 +98,31 @@ def test_review_never_flags_more_than_a_tenth_of_the_clean_rows() -> None:
     labels = np.array([1.0] * 10 + [0.0] * 10, dtype=np.float32)
     review, _ = choose_thresholds(np.tile(scores[:, None], 7), np.tile(labels[:, None], 7))
     assert review["toxicity"] == 0.35
+
+
+def test_review_is_raised_until_the_held_out_identity_templates_are_left_alone() -> None:
+    # On the sources' rows alone F1 is 1.0 from 0.15; but 10 of the 40 held-out neutral identity sentences score 0.5,
+    # so review rises to 0.55, the lowest that flags none of them (at most 2% may be flagged: 0 of 40), at the cost
+    # of the positives that score 0.4.
+    scores = np.array([0.9] * 10 + [0.4] * 10 + [0.1] * 80 + [0.5] * 10 + [0.05] * 30)
+    labels = np.array([1.0] * 20 + [0.0] * 120, dtype=np.float32)
+    sources = np.array(["news"] * 100 + ["templates"] * 40)
+    scores, targets = np.tile(scores[:, None], 7), np.tile(labels[:, None], 7)
+    without = choose_thresholds(scores[:100], targets[:100], sources[:100])[0]
+    assert without["toxicity"] == 0.15
+    review, reject = choose_thresholds(scores, targets, sources)
+    assert review["toxicity"] == 0.55
+    assert reject["toxicity"] == 0.55  # precision 1.0 from there
+
+
+def test_a_share_of_the_identity_templates_is_held_out_for_the_thresholds_and_contrast_rows_are_all_trained() -> None:
+    kept, _ = written_rows()
+    templates = [r for r in kept if r.source == "templates"]
+    held = [r for r in templates if r.split == "validation"]
+    assert 0.10 < len(held) / len(templates) < 0.20
+    assert {r.split for r in templates} == {"train", "validation"}
+    assert {r.split for r in kept if r.source == "contrast"} == {"train"}
+    assert any(" is a " in r.text and r.text.endswith("Sikh.") for r in templates)  # the noun forms are in
 
 
 def test_a_category_one_source_labels_is_thresholded_on_that_source_alone() -> None:
