@@ -69,12 +69,10 @@ class CommentIn(_Body):
     def _rfc3339(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        if not _RFC3339.fullmatch(value):
-            raise ValueError("created_at is not an RFC 3339 timestamp (e.g. 2026-04-24T10:00:00Z)")
         try:
-            datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
-        except ValueError:
-            raise ValueError("created_at is not a valid date and time") from None
+            _rfc3339_moment(value)
+        except ValueError as error:
+            raise ValueError(f"created_at is {error}") from None
         return value
 
     @field_validator("metadata")
@@ -415,16 +413,22 @@ class KeysOut(BaseModel):
     keys: list[KeySitesOut]
 
 
+def _rfc3339_moment(value: str) -> datetime:
+    """`value` as an aware datetime, if it is an RFC 3339 timestamp: fromisoformat alone takes forms RFC 3339 does
+    not (a date alone, a space for the T), so the pattern decides the form and fromisoformat the calendar."""
+    if not _RFC3339.fullmatch(value):
+        raise ValueError("not an RFC 3339 timestamp (e.g. 2026-04-24T10:00:00Z)")
+    try:
+        return datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError("not a valid date and time") from None
+
+
 def parse_moment(value: str | None) -> datetime | None:
     """An RFC 3339 timestamp as an aware datetime (the API's query form of a time)."""
     if value is None:
         return None
-    if not _RFC3339.fullmatch(value):
-        raise ValueError("not an RFC 3339 timestamp (e.g. 2026-04-24T10:00:00Z)")
-    try:
-        moment = datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError("not a valid date and time") from None
+    moment = _rfc3339_moment(value)
     if moment.timestamp() < 0:
         raise ValueError("before 1970-01-01T00:00:00Z, when the service's records begin")
     return moment
