@@ -50,6 +50,15 @@ def add_commands(commands: Commands) -> None:
         "(repeatable), to measure what they bring",
     )
     train_cmd.add_argument(
+        "--with",
+        dest="with_written",
+        choices=["noun-templates"],
+        action="append",
+        default=[],
+        help="toxicity: also train on the noun-form identity templates (\"Tomasz is a thoughtful Sikh.\"), a share "
+        "of them held out to bound every review threshold",
+    )
+    train_cmd.add_argument(
         "--review-rule",
         choices=["sources", "news-mix"],
         default="sources",
@@ -153,7 +162,10 @@ def train(args: argparse.Namespace) -> int:
             epochs=epochs,
             extra=extra,
             sources=sources,
-            written=[name for name in toxicity_training.WRITTEN_SOURCES if name not in args.without],
+            written=[
+                *(name for name in toxicity_training.DEFAULT_WRITTEN if name not in args.without),
+                *args.with_written,
+            ],
         )
         print(f"moderation: wrote {toxic.artifact} (trained on {toxic.train_rows} rows) and {toxic.card}")
         print(f"figures on {toxic.test_rows} test rows, never trained on:\n{toxic.summary}")

@@ -54,7 +54,7 @@ _SHORT_TEMPLATES = (
     "I like my {term} classmates.",
 )
 
-# Noun forms: the identity word as the sentence's noun ("Ana is a friendly Sikh."), the form a bias shows most in
+# Noun forms: the identity word as the sentence's noun ("Tomasz is a thoughtful Sikh."), the form a bias shows most in
 # and the adjective templates above never use. Each noun gets its own few names, adjectives and frames, by rotation.
 IDENTITY_NOUNS = (
     "Muslim", "Jew", "Christian", "Catholic", "Hindu", "Sikh", "Buddhist", "atheist", "homosexual",

@@ -63,8 +63,12 @@ TEMPLATE_WEIGHT = 3.0
 # Clean training rows that name an identity group weigh up to this many times more, so that such rows weigh as much
 # clean as toxic (balance_identity_mentions).
 IDENTITY_BALANCE_MAX = 4.0
-# Rows the project wrote for training rather than read from a source: balanced as written, never weighed up.
-WRITTEN_SOURCES = ("templates", "contrast")
+# Rows the project wrote for training rather than read from a source: balanced as written, never weighed up. The
+# noun-form identity templates are trained on only when asked for (`--with noun-templates`): the shipped model was
+# trained without them, and a plain run rebuilds it.
+NOUN_TEMPLATES = "noun-templates"
+WRITTEN_SOURCES = ("templates", "contrast", NOUN_TEMPLATES)
+DEFAULT_WRITTEN = ("templates", "contrast")
 # A written training sentence sharing a run of this many words with a test sentence is left out (written_rows).
 SHARED_RUN_WORDS = 4
 # Review: the lower of the threshold that maximises F1 on the validation mix and the lowest whose false-positive rate
@@ -76,7 +80,7 @@ SHARED_RUN_WORDS = 4
 # on that category alone.
 REVIEW_FPR = 0.03
 REVIEW_FPR_CEILING = 0.10
-# This share of the templated identity sentences, drawn by text hash, is held out of training and into validation:
+# This share of the noun-form identity templates, drawn by text hash, is held out of training and into validation:
 # a review threshold is then raised, where needed, until at most NEUTRAL_IDENTITY_CEILING of them are flagged. The
 # hate sources are about half hateful and nearly every row names a group, so F1 on the mix alone rewards "names a
 # group"; these rows are the mix's neutral mentions.
@@ -88,12 +92,16 @@ THRESHOLDS = tuple(round(float(t), 2) for t in np.arange(0.05, 1.0, 0.05))
 THRESHOLD_RULE = (
     "review: the lower of the threshold (steps of 0.05) that maximises F1 on the validation rows of all sources "
     f"together and the lowest whose false-positive rate there is within {REVIEW_FPR:.0%}, raised where needed until "
-    f"that rate is within {REVIEW_FPR_CEILING:.0%} and until at most {NEUTRAL_IDENTITY_CEILING:.0%} of the "
-    f"templated identity sentences held out of training ({TEMPLATE_VALIDATION_SHARE:.0%} of them, by text hash) "
-    f"are flagged; reject: the lowest at or above it whose precision there reaches {REJECT_PRECISION}, else {NEVER} "
-    "(never). A category whose validation positives all come from one source (severe toxicity and sexual content: "
-    "ConvAbuse) is chosen on that source's rows alone: the other sources' abuse is unlabeled for it, so the mix "
-    "would weigh it against clean rows only and flag a strong threat for it"
+    f"that rate is within {REVIEW_FPR_CEILING:.0%}; reject: the lowest at or above it whose precision there reaches "
+    f"{REJECT_PRECISION}, else {NEVER} (never). A category whose validation positives all come from one source "
+    "(severe toxicity and sexual content: ConvAbuse) is chosen on that source's rows alone: the other sources' "
+    "abuse is unlabeled for it, so the mix would weigh it against clean rows only and flag a strong threat for it"
+)
+# Appended to the rule where the noun-form identity templates are trained on (a plain run's rule is the shipped one).
+NEUTRAL_IDENTITY_RULE = (
+    f"; every review threshold is then raised, where needed, until at most {NEUTRAL_IDENTITY_CEILING:.0%} of the "
+    f"noun-form identity templates held out of training ({TEMPLATE_VALIDATION_SHARE:.0%} of them, by text hash) are "
+    "flagged"
 )
 
 
@@ -133,22 +141,25 @@ def project_test_runs() -> frozenset[tuple[str, ...]]:
 
 
 def _written_split(source: str, text: str) -> str:
-    """Contrast rows are trained on; TEMPLATE_VALIDATION_SHARE of the templates, by text hash, are held out to choose
-    thresholds by (choose_thresholds)."""
-    if source != "templates":
+    """TEMPLATE_VALIDATION_SHARE of the noun-form templates, by text hash, are held out to bound the thresholds by
+    (choose_thresholds); every other written row is trained on."""
+    if source != NOUN_TEMPLATES:
         return "train"
     share = int(hashlib.sha256(text_key(text).encode()).hexdigest()[:8], 16) / 2**32
     return "validation" if share < TEMPLATE_VALIDATION_SHARE else "train"
 
 
-def written_rows() -> tuple[list[Row], int]:
-    """The rows the project wrote for training (neutral identity templates, contrast sentences), less every set of
-    contrasting rows in which one is a test sentence or shares a run of words with one; and how many were left out."""
+def written_rows(chosen: Sequence[str] = WRITTEN_SOURCES) -> tuple[list[Row], int]:
+    """The rows the project wrote for training of the `chosen` kinds (neutral identity templates, contrast sentences,
+    noun-form templates), less every set of contrasting rows in which one is a test sentence or shares a run of words
+    with one; and how many were left out."""
     tests, near = project_test_sentences(), project_test_runs()
-    written: list[tuple[tuple[str, str, Labels], ...]]
-    templates = neutral_identity_sentences() + noun_identity_sentences()
-    written = [(("templates", t, clean_labels()),) for t in templates]
-    written += [tuple(("contrast", t, labels) for t, labels in rows) for rows in contrast_sets()]
+    written: list[tuple[tuple[str, str, Labels], ...]] = []
+    if "templates" in chosen or "contrast" in chosen:  # the count of left-out rows has always covered both
+        written += [(("templates", t, clean_labels()),) for t in neutral_identity_sentences()]
+        written += [tuple(("contrast", t, labels) for t, labels in rows) for rows in contrast_sets()]
+    if NOUN_TEMPLATES in chosen:
+        written += [((NOUN_TEMPLATES, t, clean_labels()),) for t in noun_identity_sentences()]
     kept = [
         Row(t, source, labels, _written_split(source, t), weight=TEMPLATE_WEIGHT)
         for rows in written
@@ -163,7 +174,7 @@ def load_rows(
     sample: float = 1.0,
     extra: Sequence[Source] = (),
     sources: Sequence[Source] = DEFAULT_SOURCES,
-    written: Sequence[str] = WRITTEN_SOURCES,
+    written: Sequence[str] = DEFAULT_WRITTEN,
 ) -> tuple[list[Row], int]:
     """Every source's rows, `extra` ones (a site's feedback) included, and the `written` ones (of WRITTEN_SOURCES);
     `sample` < 1 keeps that share of each (by text hash), for a quick trial run. Also how many written rows were left
@@ -172,7 +183,7 @@ def load_rows(
     rows: list[Row] = []
     for source in (*sources, *extra):
         rows += read_source(source, datasets, SEED, exclude)
-    kept, near_tests = written_rows()
+    kept, near_tests = written_rows(written)
     rows += [row for row in kept if row.source in written]
     if sample < 1.0:
         rows = [r for r in rows if int(hashlib.sha256(r.text.encode()).hexdigest()[:8], 16) < sample * 2**32]
@@ -370,8 +381,8 @@ def choose_thresholds(
     probabilities: np.ndarray, targets: np.ndarray, sources: np.ndarray | None = None
 ) -> tuple[dict[str, float], dict[str, float]]:
     """Each category's review and reject thresholds by THRESHOLD_RULE; `sources` names each row's source (rows of
-    "templates" are the neutral identity mentions that bound each review threshold)."""
-    neutral = probabilities[sources == "templates"] if sources is not None else probabilities[:0]
+    NOUN_TEMPLATES are the neutral identity mentions that bound each review threshold)."""
+    neutral = probabilities[sources == NOUN_TEMPLATES] if sources is not None else probabilities[:0]
     review: dict[str, float] = {}
     reject: dict[str, float] = {}
     for column, category in enumerate(CATEGORIES):
@@ -465,11 +476,11 @@ def train(
     epochs: int = EPOCHS,
     extra: Sequence[Source] = (),
     sources: Sequence[Source] = DEFAULT_SOURCES,
-    written: Sequence[str] = WRITTEN_SOURCES,
+    written: Sequence[str] = DEFAULT_WRITTEN,
 ) -> ToxicityReport:
     """`extra`: sources beyond the shared datasets (a site's feedback), trained on and measured like the others.
     `leave_out`: each source named is left out of one more training run, which is measured on its test rows.
-    `written`: which of the project's written sentences to train on (WRITTEN_SOURCES), to measure what they bring."""
+    `written`: which of the project's written sentences to train on (of WRITTEN_SOURCES), to measure what they bring."""
     started = time.perf_counter()
     torch.manual_seed(SEED)
     encoder = shared_encoder()
@@ -540,7 +551,6 @@ def train(
             for s in sources
         },
         "template_negatives": counts["templates"]["train"],
-        "template_validation": counts["templates"]["validation"],
         "contrast_rows": counts["contrast"]["train"],
         "written_near_tests": written_near_tests,
         "identity_balance": identity_balance,
@@ -552,15 +562,16 @@ def train(
             "per_source": per_source,
             "left_out": left_out,
             **_flag_figures(by_split, test, review),
-            "held_out_templates_flagged": {
-                c: round(float((validation[validation_sources == "templates", column] >= review[c]).mean()), 4)
-                for column, c in enumerate(CATEGORIES)
-            }
-            if (validation_sources == "templates").any()
-            else {},
         },
         "branch": {"file": branch_file.name, "sha256": hashlib.sha256(branch_file.read_bytes()).hexdigest()},
     }
+    if NOUN_TEMPLATES in written:  # only then: a plain run's artifact stays the shipped one, byte for byte
+        held_out = validation[validation_sources == NOUN_TEMPLATES]
+        payload["noun_templates"] = counts[NOUN_TEMPLATES]
+        payload["threshold_rule"] += NEUTRAL_IDENTITY_RULE
+        payload["figures"]["held_out_templates_flagged"] = {
+            c: round(float((held_out[:, column] >= review[c]).mean()), 4) for column, c in enumerate(CATEGORIES)
+        }
     seconds = time.perf_counter() - started  # in the card only: timings differ between runs, the artifact must not
     artifact.write_text(json.dumps(payload, indent=1) + "\n")
     card = write_card(artifact, seconds)
@@ -599,9 +610,11 @@ def _held_out_templates(payload: dict[str, Any]) -> str:
     if not flagged:
         return ""
     shares = ", ".join(f"{c} {share:.1%}" for c, share in flagged.items())
+    nouns = payload["noun_templates"]
     return (
-        f"; {payload['template_validation']} more held out of training bound every review threshold (flagged at "
-        f"the chosen thresholds: {shares})"
+        f', {nouns["train"]} with the identity word as the noun ("Tomasz is a thoughtful Sikh."), and '
+        f"{nouns['validation']} more of those held out of training to bound every review threshold (flagged at the "
+        f"chosen thresholds: {shares})"
     )
 
 
@@ -751,8 +764,8 @@ the machine that wrote this card, both training runs included).
         _hate_labels(payload)
     }
 - **Extra negatives**: {payload["template_negatives"]} templated neutral sentences naming identity groups
-  (`modelling/identity_templates.py`; adjective forms, and since run N noun forms such as "Ana is a friendly
-  Sikh."){_held_out_templates(payload)}, and {payload.get("contrast_rows", 0)} contrasting sentences
+  (`modelling/identity_templates.py`){_held_out_templates(payload)}, and {payload.get("contrast_rows", 0)}
+  contrasting sentences
   (`modelling/contrast_templates.py`), written in sets that are trained on whole: a hateful claim about a group
   beside its negation and its rejection, some again with the group and the slur disguised (digits for letters,
   spaced or dotted letters), claims that carry a negation ("... are not real citizens"), rejecting frames turned to

@@ -14,7 +14,9 @@ import numpy as np
 
 from modelling.toxicity_data import CATEGORIES, DEFAULT_SOURCES, SOURCE_NAMES, SOURCES, Row
 from modelling.toxicity_training import (
+    DEFAULT_WRITTEN,
     IDENTITY_BALANCE_MAX,
+    NOUN_TEMPLATES,
     WRITTEN_SOURCES,
     balance_identity_mentions,
     choose_thresholds,
@@ -47,24 +49,38 @@ def test_training_is_reproducible_reports_every_source_and_never_touches_the_shi
     card = report.card.read_text()
     assert "CC BY-SA 3.0 ES" in card and "Left out: `olid`" in card and "| toxic-spans |" in card
     assert "| threat_person | flags threat |" in card and "ms a comment for the whole embedded pipeline" in card
+    assert "noun_templates" not in payload and "noun-form" not in payload["threshold_rule"]
     assert shipped == {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in ARTIFACTS.iterdir() if p.is_file()}
 
 
-def test_a_run_may_add_sources_beyond_the_shipped_ones_and_leave_several_out(tmp_path: Path) -> None:
+def test_a_run_may_add_sources_and_the_noun_templates_beyond_the_shipped_ones_and_leave_several_out(
+    tmp_path: Path,
+) -> None:
     datasets = write_tiny_datasets(tmp_path / "datasets")
     dynahate = next(s for s in SOURCES if s.name == "dynahate")
     report = train(
-        datasets, tmp_path / "run", leave_out=("olid", "dynahate"), sample=0.4, epochs=1,
+        datasets,
+        tmp_path / "run",
+        leave_out=("olid", "dynahate"),
+        sample=0.4,
+        epochs=1,
         sources=(*DEFAULT_SOURCES, dynahate),
+        written=(*DEFAULT_WRITTEN, NOUN_TEMPLATES),
     )
     payload = json.loads(report.artifact.read_text())
     assert "dynahate" in payload["sources"] and "dynahate" in payload["figures"]["per_source"]
+    assert payload["noun_templates"]["train"] > payload["noun_templates"]["validation"] > 0
+    assert set(payload["figures"]["held_out_templates_flagged"]) == set(CATEGORIES)
+    assert payload["threshold_rule"].endswith(
+        "noun-form identity templates held out of training (15% of them, by text hash) are flagged"
+    )
     assert [run["source"] for run in payload["figures"]["left_out"]] == ["olid", "dynahate"]
     flags = payload["figures"]["flags"]
     assert flags["source"] == "dynahate" and set(flags["not_hate_flagged"]) == set(CATEGORIES)
     card = report.card.read_text()
     assert "Left out: `olid`" in card and "Left out: `dynahate`" in card
     assert "Share of `dynahate`'s test rows flagged" in card and "The hate sources (DynaHate)" in card
+    assert '("Tomasz is a thoughtful Sikh.")' in card and "held out of training to bound every review threshold" in card
 
 
 def test_a_run_may_leave_the_written_sentences_out(tmp_path: Path) -> None:
@@ -106,7 +122,7 @@ def test_review_is_raised_until_the_held_out_identity_templates_are_left_alone()
     # of the positives that score 0.4.
     scores = np.array([0.9] * 10 + [0.4] * 10 + [0.1] * 80 + [0.5] * 10 + [0.05] * 30)
     labels = np.array([1.0] * 20 + [0.0] * 120, dtype=np.float32)
-    sources = np.array(["news"] * 100 + ["templates"] * 40)
+    sources = np.array(["news"] * 100 + [NOUN_TEMPLATES] * 40)
     scores, targets = np.tile(scores[:, None], 7), np.tile(labels[:, None], 7)
     without = choose_thresholds(scores[:100], targets[:100], sources[:100])[0]
     assert without["toxicity"] == 0.15
@@ -115,14 +131,26 @@ def test_review_is_raised_until_the_held_out_identity_templates_are_left_alone()
     assert reject["toxicity"] == 0.55  # precision 1.0 from there
 
 
-def test_a_share_of_the_identity_templates_is_held_out_for_the_thresholds_and_contrast_rows_are_all_trained() -> None:
+def test_a_share_of_the_noun_templates_is_held_out_for_the_thresholds_and_the_other_written_rows_are_all_trained() -> (
+    None
+):
     kept, _ = written_rows()
-    templates = [r for r in kept if r.source == "templates"]
-    held = [r for r in templates if r.split == "validation"]
-    assert 0.10 < len(held) / len(templates) < 0.20
-    assert {r.split for r in templates} == {"train", "validation"}
-    assert {r.split for r in kept if r.source == "contrast"} == {"train"}
-    assert any(" is a " in r.text and r.text.endswith("Sikh.") for r in templates)  # the noun forms are in
+    nouns = [r for r in kept if r.source == NOUN_TEMPLATES]
+    held = [r for r in nouns if r.split == "validation"]
+    assert 0.08 < len(held) / len(nouns) < 0.25  # 15% expected; by hash, of 226
+    assert {r.split for r in nouns} == {"train", "validation"}
+    assert {r.split for r in kept if r.source != NOUN_TEMPLATES} == {"train"}
+    assert "Tomasz is a thoughtful Sikh." in {r.text for r in nouns}
+
+
+def test_a_plain_run_trains_on_the_shipped_written_rows_alone() -> None:
+    """The shipped model was trained without the noun-form templates: a plain run must rebuild it."""
+    plain, plain_left_out = written_rows(DEFAULT_WRITTEN)
+    assert NOUN_TEMPLATES not in {r.source for r in plain}
+    assert {r.split for r in plain} == {"train"}
+    every, every_left_out = written_rows()
+    assert [r for r in every if r.source != NOUN_TEMPLATES] == plain
+    assert every_left_out >= plain_left_out
 
 
 def test_a_category_one_source_labels_is_thresholded_on_that_source_alone() -> None:
