@@ -243,7 +243,7 @@ def _carved_split(text: str, split: str) -> str:
     """A source that ships train and test only: a tenth of its training rows, by text hash, validates."""
     if split != "train":
         return split
-    draw = int(hashlib.sha256(f"validation:{text_key(text)}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+    draw = hash_draw(f"validation:{text_key(text)}")
     return "validation" if draw < VALIDATION_SHARE else "train"
 
 
@@ -421,9 +421,14 @@ VALIDATION_SHARE = 0.10
 TEST_SHARE = 0.15
 
 
+def hash_draw(key: str) -> float:
+    """A number in [0, 1] drawn from `key`'s hash: the same key draws the same number in every run."""
+    return int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+
+
 def split_of(text: str, seed: int) -> str:
     """A split drawn from the text's hash: the same text lands in the same split in every run and every source."""
-    draw = int(hashlib.sha256(f"{seed}:{text}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+    draw = hash_draw(f"{seed}:{text}")
     if draw < TEST_SHARE:
         return "test"
     return "validation" if draw < TEST_SHARE + VALIDATION_SHARE else "train"

@@ -37,6 +37,7 @@ from modelling.toxicity_data import (
     Source,
     clean_labels,
     file_hashes,
+    hash_draw,
     read_source,
     text_key,
 )
@@ -145,8 +146,7 @@ def _written_split(source: str, text: str) -> str:
     (choose_thresholds); every other written row is trained on."""
     if source != NOUN_TEMPLATES:
         return "train"
-    share = int(hashlib.sha256(text_key(text).encode()).hexdigest()[:8], 16) / 2**32
-    return "validation" if share < TEMPLATE_VALIDATION_SHARE else "train"
+    return "validation" if hash_draw(text_key(text)) < TEMPLATE_VALIDATION_SHARE else "train"
 
 
 def written_rows(chosen: Sequence[str] = WRITTEN_SOURCES) -> tuple[list[Row], int]:
