@@ -9,14 +9,13 @@ model would learn the tokeniser and the links as the mark of one source.
 from __future__ import annotations
 
 import csv
-import hashlib
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from modelling.toxicity_data import FeedbackRows, Labels, read_csv, split_of, text_key
+from modelling.toxicity_data import FeedbackRows, Labels, hash_draw, read_csv, split_of, text_key
 from service.categories import CONSPIRACY
 
 # What a `Can't tell` row of PsyCoMark counts as; None drops it. Chosen by measurement (the model card).
@@ -219,7 +218,7 @@ def _ordinary_negatives(root: Path) -> Iterator[tuple[str, float, bool]]:
     comments = ordinary_comments(root)
     share = min(1.0, ORDINARY_TRAINING_ROWS / max(1, len(comments)))
     for text in comments:
-        if int(hashlib.sha256(text_key(text).encode()).hexdigest()[:8], 16) / 0xFFFFFFFF < share:
+        if hash_draw(text_key(text)) < share:
             yield text, 0.0, False
 
 

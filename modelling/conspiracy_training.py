@@ -22,7 +22,7 @@ import numpy as np
 
 from modelling.conspiracy_data import DEFAULT_SOURCES, Row, Source, ordinary_comments, read_source
 from modelling.fine_tune import fine_tune_branch, layer_states, pad_states
-from modelling.toxicity_data import file_hashes
+from modelling.toxicity_data import file_hashes, hash_draw
 from service.scoring.branch import EncoderBranch
 from service.scoring.encoder import shared_encoder
 from service.scoring.models import ARTIFACTS, CONSPIRACY_ARTIFACT, char_ngram_vectorizer
@@ -128,7 +128,7 @@ def load_rows(datasets: Path, sample: float = 1.0, sources: Sequence[Source] = D
     exclude = project_test_sentences()
     rows = [row for source in sources for row in read_source(source, datasets, SEED, 0.5, exclude)]
     if sample < 1.0:
-        rows = [r for r in rows if int(hashlib.sha256(r.text.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF < sample]
+        rows = [r for r in rows if hash_draw(r.text) < sample]
     return rows
 
 
@@ -321,7 +321,7 @@ def _ordinary(datasets: Path, sample: float, fitted: _Fitted) -> _Ordinary:
     exclude = project_test_sentences()
     comments = [t for t in ordinary_comments(datasets) if text_key(t) not in exclude]
     if sample < 1.0:
-        comments = [t for t in comments if int(hashlib.sha256(t.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF < sample]
+        comments = [t for t in comments if hash_draw(t) < sample]
     by_split = {name: [t for t in comments if split_of(text_key(t), SEED) == name] for name in ("validation", "test")}
     paragraphs = seed_paragraphs()
 
