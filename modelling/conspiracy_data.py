@@ -150,6 +150,15 @@ SOURCES: tuple[Source, ...] = (
         lambda root, unsure: _ordinary_negatives(root),
         default=False,
     ),
+    Source(
+        "news-reports",
+        "hand-written news-report sentences that state documented links, findings and hidden dealings with their "
+        "source (modelling/news_reports.py), all negatives",
+        "written for this project",
+        (),
+        lambda root, unsure: _news_report_negatives(),
+        default=False,
+    ),
 )
 SOURCE_NAMES = tuple(source.name for source in SOURCES)
 DEFAULT_SOURCES = tuple(source for source in SOURCES if source.default)
@@ -220,6 +229,13 @@ def _ordinary_negatives(root: Path) -> Iterator[tuple[str, float, bool]]:
     for text in comments:
         if hash_draw(text_key(text)) < share:
             yield text, 0.0, False
+
+
+def _news_report_negatives() -> Iterator[tuple[str, float, bool]]:
+    from modelling.news_reports import news_report_sentences
+
+    for text in news_report_sentences():
+        yield text, 0.0, False
 
 
 def missing_files(root: Path, sources: Iterable[Source] = DEFAULT_SOURCES) -> list[Path]:
