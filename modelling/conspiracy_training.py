@@ -341,11 +341,9 @@ def _ordinary(datasets: Path, sample: float, fitted: _Fitted) -> _Ordinary:
 
 def seed_paragraphs() -> list[str]:
     """The seed article's own paragraphs (tests/data/seed_comments.json): neutral news every rule must let through."""
-    seed = Path(__file__).resolve().parent.parent / "tests" / "data" / "seed_comments.json"
-    if not seed.is_file():
-        return []
-    comments = json.loads(seed.read_text(encoding="utf-8"))["comments"]
-    return [str(c["text"]) for c in comments if str(c["id"]).startswith("seed-article-")]
+    from modelling.functional_suite import seed_texts
+
+    return seed_texts("seed-article-")
 
 
 def _write_split(path: Path, rows: list[Row]) -> None:

@@ -23,6 +23,7 @@ from service.scoring.normalize import normalize
 _SUITES = Path(__file__).resolve().parent.parent / "tests" / "data"
 SUITE_FILE = _SUITES / "functional_toxicity.jsonl"
 CONSPIRACY_SUITE_FILE = _SUITES / "functional_conspiracy.jsonl"
+SEED_FILE = _SUITES / "seed_comments.json"
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,15 @@ def load_cases(path: Path = SUITE_FILE) -> list[Case]:
             )
         )
     return cases
+
+
+def seed_texts(id_prefix: str = "") -> list[str]:
+    """The seed comments' texts, those whose id starts with `id_prefix` ("seed-article-": the article's paragraphs);
+    none where tests/data is not beside the package."""
+    if not SEED_FILE.is_file():
+        return []
+    comments = json.loads(SEED_FILE.read_text(encoding="utf-8"))["comments"]
+    return [str(c["text"]) for c in comments if str(c["id"]).startswith(id_prefix)]
 
 
 def run(engine: ScoringEngine, cases: list[Case]) -> dict[str, list[tuple[Case, Verdict]]]:

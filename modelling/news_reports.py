@@ -13,9 +13,7 @@ the seed comments and article (tests/data/) is dropped.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from pathlib import Path
 
 _LEADERS = (
     "the interim president", "the new prime minister", "the opposition leader", "the former defence minister",
@@ -92,16 +90,10 @@ def _written() -> Iterator[str]:
             yield _fill(frame, index + turn)
 
 
-def _seed_texts() -> list[str]:
-    seed = Path(__file__).resolve().parent.parent / "tests" / "data" / "seed_comments.json"
-    if not seed.is_file():
-        return []
-    return [str(c["text"]) for c in json.loads(seed.read_text(encoding="utf-8"))["comments"]]
-
-
 def news_report_sentences() -> list[str]:
     """Every distinct written sentence, less those that share a run of words with a suite sentence or a seed text."""
+    from modelling.functional_suite import seed_texts
     from modelling.toxicity_training import project_test_runs, word_runs
 
-    near = project_test_runs() | {run for text in _seed_texts() for run in word_runs(text)}
+    near = project_test_runs() | {run for text in seed_texts() for run in word_runs(text)}
     return [text for text in dict.fromkeys(_written()) if not word_runs(text) & near]
